@@ -1,0 +1,33 @@
+// Core kinds (v1): Service and Namespace.
+import { Schema } from "effect"
+import { DnsLabel, ObjectMeta, PortNumber, StringMap } from "./meta.ts"
+
+export const ServicePort = Schema.Struct({
+  name: Schema.optionalKey(DnsLabel),
+  port: PortNumber,
+  targetPort: Schema.optionalKey(Schema.Union([PortNumber, Schema.String])),
+  protocol: Schema.optionalKey(Schema.Literals(["TCP", "UDP", "SCTP"])),
+  appProtocol: Schema.optionalKey(Schema.String)
+})
+export type ServicePort = typeof ServicePort.Type
+
+export const Service = Schema.Struct({
+  apiVersion: Schema.Literal("v1"),
+  kind: Schema.Literal("Service"),
+  metadata: ObjectMeta,
+  spec: Schema.Struct({
+    type: Schema.optionalKey(Schema.Literals(["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"])),
+    externalName: Schema.optionalKey(Schema.String),
+    clusterIP: Schema.optionalKey(Schema.String),
+    selector: Schema.optionalKey(StringMap),
+    ports: Schema.optionalKey(Schema.Array(ServicePort))
+  })
+})
+export type Service = typeof Service.Type
+
+export const Namespace = Schema.Struct({
+  apiVersion: Schema.Literal("v1"),
+  kind: Schema.Literal("Namespace"),
+  metadata: ObjectMeta
+})
+export type Namespace = typeof Namespace.Type

@@ -1,0 +1,62 @@
+// Gateway API kinds (gateway.networking.k8s.io): GatewayClass and Gateway.
+import { Schema } from "effect"
+import { DnsLabel, DnsSubdomain, LabelSelector, ObjectMeta, PortNumber } from "./meta.ts"
+
+export const GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+const GatewayApiVersion = Schema.Literals([`${GATEWAY_API_GROUP}/v1`, `${GATEWAY_API_GROUP}/v1beta1`])
+
+export const ParametersReference = Schema.Struct({
+  group: Schema.String,
+  kind: Schema.String,
+  name: Schema.String,
+  namespace: Schema.optionalKey(Schema.String)
+})
+export type ParametersReference = typeof ParametersReference.Type
+
+export const GatewayClass = Schema.Struct({
+  apiVersion: GatewayApiVersion,
+  kind: Schema.Literal("GatewayClass"),
+  metadata: ObjectMeta,
+  spec: Schema.Struct({
+    controllerName: Schema.String,
+    parametersRef: Schema.optionalKey(ParametersReference)
+  })
+})
+export type GatewayClass = typeof GatewayClass.Type
+
+export const FromNamespaces = Schema.Literals(["All", "Same", "Selector"])
+export type FromNamespaces = typeof FromNamespaces.Type
+
+export const AllowedRoutes = Schema.Struct({
+  namespaces: Schema.optionalKey(Schema.Struct({
+    from: Schema.optionalKey(FromNamespaces),
+    selector: Schema.optionalKey(LabelSelector)
+  }))
+})
+
+export const Listener = Schema.Struct({
+  name: DnsLabel,
+  port: PortNumber,
+  protocol: Schema.NonEmptyString,
+  hostname: Schema.optionalKey(Schema.String),
+  allowedRoutes: Schema.optionalKey(AllowedRoutes)
+})
+export type Listener = typeof Listener.Type
+
+export const Gateway = Schema.Struct({
+  apiVersion: GatewayApiVersion,
+  kind: Schema.Literal("Gateway"),
+  metadata: ObjectMeta,
+  spec: Schema.Struct({
+    gatewayClassName: DnsSubdomain,
+    listeners: Schema.Array(Listener).check(Schema.isMinLength(1, { message: "needs at least one listener" })),
+    infrastructure: Schema.optionalKey(Schema.Struct({
+      parametersRef: Schema.optionalKey(Schema.Struct({
+        group: Schema.String,
+        kind: Schema.String,
+        name: Schema.String
+      }))
+    }))
+  })
+})
+export type Gateway = typeof Gateway.Type

@@ -1,0 +1,148 @@
+// Reads a directory of YAML manifests into decoded objects. A file that does
+// not parse keeps its last readable content; an object that does not decode
+// keeps its last good version. Both are reported, and nothing else is lost.
+import { readdir, readFile, stat } from "node:fs/promises"
+import { join, relative } from "node:path"
+import { Effect } from "effect"
+import { parseAllDocuments } from "yaml"
+import { decodeObject, type InputObject } from "../api/objects.ts"
+import { SourceError, type SourceProblem } from "../api/source.ts"
+import { objectId } from "../translate/world.ts"
+
+export interface FileObjects {
+  /** Objects of one file, by identity, from its last readable content. */
+  readonly objects: ReadonlyMap<string, InputObject>
+}
+
+export interface DirectoryContents {
+  readonly files: ReadonlyMap<string, FileObjects>
+  readonly problems: ReadonlyArray<SourceProblem>
+  /** Kinds present in the files that agentplane does not read. */
+  readonly ignoredKinds: ReadonlyArray<string>
+}
+
+export const emptyContents: DirectoryContents = { files: new Map(), problems: [], ignoredKinds: [] }
+
+const isManifest = (name: string) => name.endsWith(".yaml") || name.endsWith(".yml")
+
+/** Hidden paths are skipped: a mounted ConfigMap keeps a second copy of every file under `..data`. */
+const isHidden = (dir: string, path: string) => relative(dir, path).split(/[\\/]/).some((segment) => segment.startsWith("."))
+
+const listManifests = async (dir: string): Promise<Array<string>> => {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  const paths: Array<string> = []
+  for (const entry of entries) {
+    const path = join(entry.parentPath, entry.name)
+    if (!isManifest(entry.name) || isHidden(dir, path)) continue
+    // ConfigMap files are symbolic links; follow them.
+    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile() === true)
+    if (isFile) paths.push(path)
+  }
+  return paths.sort()
+}
+
+const parseFile = (
+  file: string,
+  text: string,
+  previous: FileObjects | undefined,
+  problems: Array<SourceProblem>,
+  ignored: Set<string>
+): FileObjects => {
+  const documents = parseAllDocuments(text, { prettyErrors: true })
+  const syntaxErrors = (Array.isArray(documents) ? documents : [documents]).flatMap((document, index) =>
+    document.errors.map((error) => ({ index, message: error.message.split("\n")[0] ?? error.message }))
+  )
+  if (syntaxErrors.length > 0 || !Array.isArray(documents)) {
+    for (const error of syntaxErrors) {
+      problems.push({
+        origin: file,
+        document: error.index,
+        message: `is not valid YAML: ${error.message}${previous === undefined ? "" : "; the file's last readable content is still served"}`
+      })
+    }
+    return previous ?? { objects: new Map() }
+  }
+  const objects = new Map<string, InputObject>()
+  documents.forEach((document, index) => {
+    const raw: unknown = document.toJS()
+    if (raw === null || raw === undefined) return
+    const outcome = decodeObject(raw)
+    switch (outcome._tag) {
+      case "Decoded":
+        objects.set(objectId(outcome.object), outcome.object)
+        break
+      case "Ignored":
+        ignored.add(`${outcome.apiVersion} ${outcome.kind}`)
+        break
+      case "Invalid": {
+        const id = outcome.name === undefined
+          ? undefined
+          : ["GatewayClass", "Namespace"].includes(outcome.kind)
+          ? `${outcome.kind}/${outcome.name}`
+          : `${outcome.kind}/${outcome.namespace ?? "default"}/${outcome.name}`
+        const kept = id === undefined ? undefined : previous?.objects.get(id)
+        if (kept !== undefined && id !== undefined) objects.set(id, kept)
+        for (const issue of outcome.issues) {
+          problems.push({
+            origin: file,
+            document: index,
+            kind: outcome.kind,
+            ...(outcome.kind === "GatewayClass" || outcome.kind === "Namespace" ? {} : { namespace: outcome.namespace ?? "default" }),
+            name: outcome.name ?? "(unnamed)",
+            field: issue.field,
+            message: `${issue.message}${kept === undefined ? "; the object is not used until it is fixed" : "; its last good version is still served"}`
+          })
+        }
+      }
+    }
+  })
+  return { objects }
+}
+
+/** Reads every `*.yaml`/`*.yml` below `dir`, reusing `previous` where a file or object is unreadable. */
+export const readDirectory = (dir: string, previous: DirectoryContents) =>
+  Effect.tryPromise({
+    try: async (): Promise<DirectoryContents> => {
+      const info = await stat(dir)
+      if (!info.isDirectory()) throw new Error(`${dir} is not a directory`)
+      const problems: Array<SourceProblem> = []
+      const ignored = new Set<string>()
+      const files = new Map<string, FileObjects>()
+      for (const path of await listManifests(dir)) {
+        const file = relative(process.cwd(), path) || path
+        const text = await readFile(path, "utf8").catch(() => undefined)
+        if (text === undefined) continue // removed between listing and reading; the next event re-reads
+        files.set(file, parseFile(file, text, previous.files.get(file), problems, ignored))
+      }
+      return { files, problems, ignoredKinds: [...ignored].sort() }
+    },
+    catch: (cause) =>
+      new SourceError({
+        message: `cannot read manifests from ${dir}: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+  })
+
+/** All objects, later files overriding earlier ones; duplicates are reported. */
+export const objectsOf = (contents: DirectoryContents): {
+  readonly objects: ReadonlyArray<InputObject>
+  readonly problems: ReadonlyArray<SourceProblem>
+} => {
+  const byId = new Map<string, { object: InputObject; file: string }>()
+  const problems: Array<SourceProblem> = []
+  for (const [file, { objects }] of contents.files) {
+    for (const [id, object] of objects) {
+      const earlier = byId.get(id)
+      if (earlier !== undefined) {
+        problems.push({
+          origin: file,
+          kind: object.kind,
+          name: object.metadata.name,
+          ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+          message: `is also defined in ${earlier.file}; the definition in ${file} is used, remove one of them`
+        })
+      }
+      byId.set(id, { object, file })
+    }
+  }
+  return { objects: [...byId.values()].map((entry) => entry.object), problems }
+}

@@ -1,0 +1,23 @@
+// Gateway API conditions as plain data. lastTransitionTime is left to the
+// writer that persists them: the translator has no clock.
+export interface Condition {
+  readonly type: string
+  readonly status: "True" | "False" | "Unknown"
+  readonly reason: string
+  readonly message: string
+  readonly observedGeneration?: number
+}
+
+export const condition = (
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string,
+  generation: number | undefined
+): Condition => ({
+  type,
+  status: ok ? "True" : "False",
+  reason,
+  message,
+  ...(generation === undefined ? {} : { observedGeneration: generation })
+})

@@ -1,0 +1,119 @@
+// Discovery: which Service ports are agent backends, and how the proxy reaches them.
+import type { Service, ServicePort } from "../api/core.ts"
+import { namespaceOf } from "../api/meta.ts"
+import { mcpTargetName, serviceBackendKey } from "./names.ts"
+import type { TranslateOptions } from "./options.ts"
+
+export type BackendProtocol = "mcp" | "mcp-sse" | "a2a"
+
+/** appProtocol spellings in use, by what they mean. */
+const appProtocols: Readonly<Record<string, BackendProtocol>> = {
+  "kgateway.dev/mcp": "mcp",
+  "agentgateway.dev/mcp": "mcp",
+  "kgateway.dev/mcp-sse": "mcp-sse",
+  "agentgateway.dev/mcp-sse": "mcp-sse",
+  "kgateway.dev/a2a": "a2a",
+  "agentgateway.dev/a2a": "a2a"
+}
+
+export const backendProtocolOf = (port: ServicePort): BackendProtocol | undefined =>
+  port.appProtocol === undefined ? undefined : appProtocols[port.appProtocol]
+
+export const MCP_PATH_ANNOTATION = "kgateway.dev/mcp-path"
+
+const defaultPaths: Readonly<Record<BackendProtocol, string>> = { mcp: "/mcp", "mcp-sse": "/sse", a2a: "/" }
+
+/** A Service port the proxy can reach, as an MCP target or A2A agent. */
+export interface DiscoveredBackend {
+  readonly protocol: BackendProtocol
+  readonly namespace: string
+  readonly service: string
+  /** Port name, or the number as text when unnamed. */
+  readonly portId: string
+  readonly targetName: string
+  readonly backendKey: string
+  readonly host: string
+  readonly port: number
+  readonly path: string
+}
+
+/** Why a Service port that looks like an agent backend cannot be used. */
+export interface DiscoveryProblem {
+  readonly namespace: string
+  readonly service: string
+  readonly field: string
+  readonly message: string
+}
+
+export interface Discovery {
+  readonly backends: ReadonlyArray<DiscoveredBackend>
+  readonly problems: ReadonlyArray<DiscoveryProblem>
+}
+
+const validPath = (path: string): boolean => path.startsWith("/") && !/\s/.test(path)
+
+/** Every agent backend a Service offers, for the protocols asked for. */
+export const discoverService = (
+  service: Service,
+  protocols: ReadonlySet<BackendProtocol>,
+  options: TranslateOptions
+): Discovery => {
+  const namespace = namespaceOf(service.metadata)
+  const name = service.metadata.name
+  const ports = (service.spec.ports ?? [])
+    .map((port, index) => ({ port, index, protocol: backendProtocolOf(port) }))
+    .filter((entry): entry is typeof entry & { protocol: BackendProtocol } =>
+      entry.protocol !== undefined && protocols.has(entry.protocol)
+    )
+  if (ports.length === 0) return { backends: [], problems: [] }
+
+  const problems: Array<DiscoveryProblem> = []
+  const problem = (field: string, message: string) => problems.push({ namespace, service: name, field, message })
+
+  const annotations = service.metadata.annotations ?? {}
+  const annotatedPath = annotations[MCP_PATH_ANNOTATION]
+  if (annotatedPath !== undefined && !validPath(annotatedPath)) {
+    problem(
+      `metadata.annotations["${MCP_PATH_ANNOTATION}"]`,
+      `"${annotatedPath}" is not a URL path; use an absolute path such as "/mcp"`
+    )
+    return { backends: [], problems }
+  }
+
+  const external = service.spec.type === "ExternalName"
+  if (external && (service.spec.externalName ?? "") === "") {
+    problem("spec.externalName", "is empty on an ExternalName Service; set the DNS name the Service points to")
+    return { backends: [], problems }
+  }
+  const headless = service.spec.clusterIP === "None"
+  const severalOfProtocol = (protocol: BackendProtocol) => ports.filter((entry) => entry.protocol === protocol).length > 1
+
+  const backends: Array<DiscoveredBackend> = []
+  for (const { index, port, protocol } of ports) {
+    // A headless Service's DNS name resolves to the pods: the proxy must dial the pods' port.
+    let dialPort = port.port
+    if (headless && !external) {
+      if (typeof port.targetPort === "string") {
+        problem(
+          `spec.ports[${index}].targetPort`,
+          `is the named port "${port.targetPort}" on a headless Service; the proxy reaches headless Services by DNS and cannot resolve port names, so use a numeric targetPort`
+        )
+        continue
+      }
+      dialPort = port.targetPort ?? port.port
+    }
+    const portId = port.name ?? String(port.port)
+    backends.push({
+      protocol,
+      namespace,
+      service: name,
+      portId,
+      targetName: mcpTargetName(namespace, name, severalOfProtocol(protocol) ? portId : undefined),
+      backendKey: serviceBackendKey(namespace, name, port.port),
+      host: external ? service.spec.externalName ?? "" : `${name}.${namespace}.svc.${options.clusterDomain}`,
+      port: dialPort,
+      path: protocol === "a2a" ? defaultPaths.a2a : annotatedPath ?? defaultPaths[protocol]
+    })
+  }
+  return { backends, problems }
+}

@@ -1,0 +1,61 @@
+// The World: every decoded input object, by kind and key. Sources build it;
+// the translator reads it and nothing else.
+import type { Namespace, Service } from "../api/core.ts"
+import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
+import type { GatewayParameters } from "../api/gatewayParameters.ts"
+import { keyOf } from "../api/meta.ts"
+import type { InputObject } from "../api/objects.ts"
+
+export interface World {
+  /** by name (cluster-scoped) */
+  readonly gatewayClasses: ReadonlyMap<string, GatewayClass>
+  /** by `namespace/name` */
+  readonly gateways: ReadonlyMap<string, Gateway>
+  readonly gatewayParameters: ReadonlyMap<string, GatewayParameters>
+  readonly services: ReadonlyMap<string, Service>
+  /** by name (cluster-scoped) */
+  readonly namespaces: ReadonlyMap<string, Namespace>
+}
+
+export const emptyWorld: World = {
+  gatewayClasses: new Map(),
+  gateways: new Map(),
+  gatewayParameters: new Map(),
+  services: new Map(),
+  namespaces: new Map()
+}
+
+/** Identity of an object inside a World, as `Kind/namespace/name` or `Kind/name`. */
+export const objectId = (object: InputObject): string =>
+  object.kind === "GatewayClass" || object.kind === "Namespace"
+    ? `${object.kind}/${object.metadata.name}`
+    : `${object.kind}/${keyOf(object.metadata)}`
+
+/** Builds a World; a later object with the same identity replaces an earlier one. */
+export const worldFromObjects = (objects: Iterable<InputObject>): World => {
+  const gatewayClasses = new Map<string, GatewayClass>()
+  const gateways = new Map<string, Gateway>()
+  const gatewayParameters = new Map<string, GatewayParameters>()
+  const services = new Map<string, Service>()
+  const namespaces = new Map<string, Namespace>()
+  for (const object of objects) {
+    switch (object.kind) {
+      case "GatewayClass":
+        gatewayClasses.set(object.metadata.name, object)
+        break
+      case "Namespace":
+        namespaces.set(object.metadata.name, object)
+        break
+      case "Gateway":
+        gateways.set(keyOf(object.metadata), object)
+        break
+      case "GatewayParameters":
+        gatewayParameters.set(keyOf(object.metadata), object)
+        break
+      case "Service":
+        services.set(keyOf(object.metadata), object)
+        break
+    }
+  }
+  return { gatewayClasses, gateways, gatewayParameters, services, namespaces }
+}

@@ -1,0 +1,219 @@
+// The delta xDS protocol of one stream, as a pure reducer:
+// step(state, event) → [state, outputs]. No I/O, no clock, no randomness,
+// so every rule (wildcard subscribe, nonces, ACK, NACK, reconnect with
+// initial versions) is testable without a network.
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
+import { parseNack, type NackEntry } from "./nack.ts"
+import { resourcesOf, type GatewayView, type VersionedResource } from "./snapshot.ts"
+
+export interface Rejection {
+  readonly version: string
+  readonly message: string
+}
+
+export interface TypeState {
+  /** What the client holds once every response in flight has landed: the base of every diff. */
+  readonly client: ReadonlyMap<string, string>
+  /** What the client has acknowledged holding. */
+  readonly confirmed: ReadonlyMap<string, string>
+  /** Versions the client refused; never sent again on this stream. */
+  readonly rejected: ReadonlyMap<string, Rejection>
+}
+
+interface Sent {
+  readonly version: string
+  /** The client's version before this response, restored when it is refused. */
+  readonly previous: string | undefined
+}
+
+export interface InFlight {
+  readonly typeUrl: string
+  readonly sent: ReadonlyMap<string, Sent>
+  readonly removed: ReadonlyArray<string>
+}
+
+export interface StreamState {
+  readonly noncePrefix: string
+  readonly nonceSeq: number
+  readonly view: GatewayView
+  /** Subscribed types only. */
+  readonly types: ReadonlyMap<string, TypeState>
+  /** Responses not yet ACKed or NACKed, by nonce, oldest first. */
+  readonly inflight: ReadonlyMap<string, InFlight>
+}
+
+export type StreamEvent =
+  | { readonly _tag: "Request"; readonly request: DeltaDiscoveryRequest }
+  | { readonly _tag: "Update"; readonly view: GatewayView }
+
+export type StreamOutput =
+  | { readonly _tag: "Send"; readonly response: DeltaDiscoveryResponse; readonly trigger: "subscribe" | "update" }
+  | {
+    /** The client answered a response; `state` is its acknowledged state now. */
+    readonly _tag: "Answered"
+    readonly typeUrl: string
+    readonly nonce: string
+    readonly confirmed: ReadonlyMap<string, string>
+    readonly rejected: ReadonlyMap<string, Rejection>
+    readonly errors: ReadonlyArray<NackEntry>
+    readonly warnings: ReadonlyArray<NackEntry>
+  }
+  | { readonly _tag: "Ignored"; readonly reason: string }
+
+/** Responses kept for matching ACKs; a client this far behind has its oldest answers ignored. */
+export const MAX_IN_FLIGHT = 64
+
+export const initialState = (noncePrefix: string, view: GatewayView): StreamState => ({
+  noncePrefix,
+  nonceSeq: 0,
+  view,
+  types: new Map(),
+  inflight: new Map()
+})
+
+const diff = (desired: ReadonlyMap<string, VersionedResource>, type: TypeState) => {
+  const send: Array<VersionedResource> = []
+  for (const resource of desired.values()) {
+    if (type.client.get(resource.name) !== resource.version && type.rejected.get(resource.name)?.version !== resource.version) {
+      send.push(resource)
+    }
+  }
+  const removed: Array<string> = []
+  for (const name of type.client.keys()) if (!desired.has(name)) removed.push(name)
+  return { send, removed }
+}
+
+const respond = (
+  state: StreamState,
+  typeUrl: string,
+  type: TypeState,
+  send: ReadonlyArray<VersionedResource>,
+  removed: ReadonlyArray<string>,
+  trigger: "subscribe" | "update"
+): [StreamState, StreamOutput] => {
+  const nonce = `${state.noncePrefix}${state.nonceSeq + 1}`
+  const client = new Map(type.client)
+  const rejected = new Map(type.rejected)
+  const sent = new Map<string, Sent>()
+  for (const resource of send) {
+    sent.set(resource.name, { version: resource.version, previous: client.get(resource.name) })
+    client.set(resource.name, resource.version)
+    rejected.delete(resource.name)
+  }
+  for (const name of removed) {
+    client.delete(name)
+    rejected.delete(name)
+  }
+  const inflight = new Map(state.inflight)
+  inflight.set(nonce, { typeUrl, sent, removed })
+  while (inflight.size > MAX_IN_FLIGHT) inflight.delete(inflight.keys().next().value!)
+  const response: DeltaDiscoveryResponse = {
+    systemVersionInfo: "",
+    typeUrl,
+    nonce,
+    resources: send.map((resource) => ({
+      name: resource.name,
+      version: resource.version,
+      resource: { typeUrl, value: resource.bytes },
+      aliases: [],
+      resourceName: undefined,
+      ttl: undefined,
+      cacheControl: undefined,
+      metadata: undefined
+    })),
+    removedResources: [...removed],
+    removedResourceNames: [],
+    controlPlane: undefined
+  }
+  const types = new Map(state.types)
+  types.set(typeUrl, { ...type, client, rejected })
+  return [{ ...state, nonceSeq: state.nonceSeq + 1, inflight, types }, { _tag: "Send", response, trigger }]
+}
+
+const subscribe = (state: StreamState, request: DeltaDiscoveryRequest): [StreamState, ReadonlyArray<StreamOutput>] => {
+  const existing = state.types.get(request.typeUrl)
+  const initial = new Map(Object.entries(request.initialResourceVersions))
+  // A repeated subscription keeps what this stream already knows of the client.
+  const type: TypeState = existing ?? { client: initial, confirmed: initial, rejected: new Map() }
+  const { removed, send } = diff(resourcesOf(state.view, request.typeUrl), type)
+  // Always answer a subscription, even with nothing: the proxy is not ready until every type got one.
+  const [next, output] = respond(state, request.typeUrl, type, send, removed, "subscribe")
+  return [next, [output]]
+}
+
+const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamState, ReadonlyArray<StreamOutput>] => {
+  const nonce = request.responseNonce
+  const flight = state.inflight.get(nonce)
+  const type = flight === undefined ? undefined : state.types.get(flight.typeUrl)
+  if (flight === undefined || type === undefined || flight.typeUrl !== request.typeUrl) {
+    return [state, [{ _tag: "Ignored", reason: `stale or unknown nonce "${nonce}" for ${request.typeUrl}` }]]
+  }
+  const detail = request.errorDetail === undefined ? undefined : parseNack(request.errorDetail.message)
+  const errors: Array<NackEntry> = []
+  if (detail?.unparsed !== undefined) {
+    for (const name of flight.sent.keys()) errors.push({ name, message: detail.unparsed })
+  } else {
+    for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) errors.push(error)
+  }
+  const client = new Map(type.client)
+  const confirmed = new Map(type.confirmed)
+  const rejected = new Map(type.rejected)
+  const failed = new Map(errors.map((error) => [error.name, error.message]))
+  for (const [name, sent] of flight.sent) {
+    const message = failed.get(name)
+    if (message === undefined) {
+      confirmed.set(name, sent.version)
+      continue
+    }
+    rejected.set(name, { version: sent.version, message })
+    // Only roll back if nothing newer was sent meanwhile.
+    if (client.get(name) === sent.version) {
+      if (sent.previous === undefined) client.delete(name)
+      else client.set(name, sent.previous)
+    }
+  }
+  for (const name of flight.removed) confirmed.delete(name)
+  const inflight = new Map(state.inflight)
+  inflight.delete(nonce)
+  const types = new Map(state.types)
+  types.set(flight.typeUrl, { client, confirmed, rejected })
+  return [{ ...state, inflight, types }, [{
+    _tag: "Answered",
+    typeUrl: flight.typeUrl,
+    nonce,
+    confirmed,
+    rejected,
+    errors,
+    warnings: detail?.warnings ?? []
+  }]]
+}
+
+const update = (state: StreamState, view: GatewayView): [StreamState, ReadonlyArray<StreamOutput>] => {
+  if (view === state.view) return [state, []]
+  let next: StreamState = { ...state, view }
+  const outputs: Array<StreamOutput> = []
+  for (const [typeUrl, type] of state.types) {
+    const desired = resourcesOf(view, typeUrl)
+    const { removed, send } = diff(desired, type)
+    // Forget refusals of resources that are gone.
+    const rejected = new Map([...type.rejected].filter(([name]) => desired.has(name)))
+    const cleaned: TypeState = rejected.size === type.rejected.size ? type : { ...type, rejected }
+    if (send.length === 0 && removed.length === 0) {
+      if (cleaned !== type) next = { ...next, types: new Map(next.types).set(typeUrl, cleaned) }
+      continue
+    }
+    const [after, output] = respond(next, typeUrl, cleaned, send, removed, "update")
+    next = after
+    outputs.push(output)
+  }
+  return [next, outputs]
+}
+
+export const step = (state: StreamState, event: StreamEvent): [StreamState, ReadonlyArray<StreamOutput>] => {
+  switch (event._tag) {
+    case "Update":
+      return update(state, event.view)
+    case "Request":
+      return event.request.responseNonce === "" ? subscribe(state, event.request) : answer(state, event.request)
+  }
+}

@@ -1,0 +1,69 @@
+// Versioned resources per gateway. A version is a content hash of the
+// canonical protobuf bytes: stable across restarts and replicas, and equal
+// exactly when the proxy would receive the same bytes.
+import { createHash } from "node:crypto"
+import { Resource } from "../gen/agentgateway/resource.ts"
+import type { Translation } from "../translate/translate.ts"
+
+export const RESOURCE_TYPE_URL = "type.googleapis.com/agentgateway.dev.resource.Resource"
+export const ADDRESS_TYPE_URL = "type.googleapis.com/istio.workload.Address"
+
+export interface VersionedResource {
+  readonly name: string
+  readonly version: string
+  readonly bytes: Uint8Array
+}
+
+/** What one gateway's proxies receive, by type URL then resource name. */
+export type GatewayView = ReadonlyMap<string, ReadonlyMap<string, VersionedResource>>
+
+export interface Snapshot {
+  /** Views by gateway `namespace/name`; a view object is reused while its content is unchanged. */
+  readonly gateways: ReadonlyMap<string, GatewayView>
+}
+
+export const emptySnapshot: Snapshot = { gateways: new Map() }
+
+/** Gateways we do not know get this: no resources, and an (empty) answer for every type. */
+export const EMPTY_VIEW: GatewayView = new Map()
+
+export const resourcesOf = (view: GatewayView, typeUrl: string): ReadonlyMap<string, VersionedResource> =>
+  view.get(typeUrl) ?? new Map()
+
+export const contentVersion = (bytes: Uint8Array): string =>
+  createHash("sha256").update(bytes).digest("base64url").slice(0, 22)
+
+const sameResources = (a: ReadonlyMap<string, VersionedResource>, b: ReadonlyMap<string, VersionedResource>) => {
+  if (a.size !== b.size) return false
+  for (const [name, resource] of a) if (b.get(name)?.version !== resource.version) return false
+  return true
+}
+
+/** Encodes and versions a translation, keeping `previous`'s objects where nothing changed. */
+export const buildSnapshot = (translation: Translation, previous: Snapshot): Snapshot => {
+  const gateways = new Map<string, GatewayView>()
+  for (const [gateway, resources] of translation.gateways) {
+    const before = previous.gateways.get(gateway)
+    const beforeResources = before === undefined ? undefined : resourcesOf(before, RESOURCE_TYPE_URL)
+    const versioned = new Map<string, VersionedResource>()
+    for (const { name, resource } of resources) {
+      const bytes = Resource.encode(resource).finish()
+      const version = contentVersion(bytes)
+      const old = beforeResources?.get(name)
+      versioned.set(name, old?.version === version ? old : { name, version, bytes })
+    }
+    gateways.set(
+      gateway,
+      before !== undefined && beforeResources !== undefined && sameResources(beforeResources, versioned)
+        ? before
+        : new Map([[RESOURCE_TYPE_URL, versioned], [ADDRESS_TYPE_URL, new Map()]])
+    )
+  }
+  return { gateways }
+}
+
+/** Names whose version differs between two snapshots, per gateway (for logs and benchmarks). */
+export const changedGateways = (before: Snapshot, after: Snapshot): ReadonlyArray<string> => {
+  const names = new Set([...before.gateways.keys(), ...after.gateways.keys()])
+  return [...names].filter((name) => before.gateways.get(name) !== after.gateways.get(name)).sort()
+}
