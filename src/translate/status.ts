@@ -1,4 +1,5 @@
 // Status of every object the translator judged, in the Gateway API's shape.
+import { describeProblem, type SourceProblem } from "../api/source.ts"
 import type { Condition } from "./conditions.ts"
 
 export interface RouteGroupKind {
@@ -37,3 +38,26 @@ const order = (status: ObjectStatus): string => `${status.kind}/${"namespace" in
 
 export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> =>
   [...statuses].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+
+/** Statuses for input objects that could not be read, naming the field and the fix. */
+export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ObjectStatus> => {
+  const byObject = new Map<string, { kind: string; namespace?: string; name: string; messages: Array<string> }>()
+  for (const problem of problems) {
+    if (problem.kind === undefined || problem.name === undefined) continue
+    const id = `${problem.kind}/${problem.namespace ?? ""}/${problem.name}`
+    const entry = byObject.get(id) ?? {
+      kind: problem.kind,
+      name: problem.name,
+      ...(problem.namespace === undefined ? {} : { namespace: problem.namespace }),
+      messages: []
+    }
+    entry.messages.push(describeProblem(problem))
+    byObject.set(id, entry)
+  }
+  return [...byObject.values()].map(({ messages, ...object }) => ({
+    ...object,
+    status: {
+      conditions: [{ type: "Accepted", status: "False", reason: "Invalid", message: messages.join("; ") }]
+    }
+  }))
+}

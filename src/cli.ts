@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// agentplane's command line: `render` prints what would be served, `serve` serves it.
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { configDump } from "./admin/configDump.ts"
+import { describeProblem } from "./api/source.ts"
+import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
+import { loggerLayer, serveLayer } from "./main.ts"
+import { defaultTranslateOptions } from "./translate/options.ts"
+import { problemStatuses, sortStatuses } from "./translate/status.ts"
+import { translate } from "./translate/translate.ts"
+import { worldFromObjects } from "./translate/world.ts"
+import { buildSnapshot, emptySnapshot } from "./xds/snapshot.ts"
+import { SnapshotStore } from "./xds/snapshotStore.ts"
+import { XdsServer } from "./xds/server.ts"
+
+const from = Flag.String("from").pipe(Flag.withDescription("Directory of YAML manifests (read recursively)"))
+const controllerName = Flag.String("controller-name").pipe(
+  Flag.withDescription("GatewayClasses with this spec.controllerName are served"),
+  Flag.withDefault(defaultTranslateOptions.controllerName)
+)
+const clusterDomain = Flag.String("cluster-domain").pipe(
+  Flag.withDescription("DNS suffix of in-cluster Service names"),
+  Flag.withDefault(defaultTranslateOptions.clusterDomain)
+)
+const logLevel = Flag.Literals("log-level", ["debug", "info", "warn", "error"]).pipe(Flag.withDefault("info"))
+
+const levels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const
+
+const render = Command.make(
+  "render",
+  {
+    from,
+    controllerName,
+    clusterDomain,
+    gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway (NAMESPACE/NAME)"), Flag.optional)
+  },
+  Effect.fn(function*(flags) {
+    const contents = yield* readDirectory(flags.from, emptyContents)
+    const { objects, problems: duplicateProblems } = objectsOf(contents)
+    const problems = [...contents.problems, ...duplicateProblems]
+    const translation = translate(worldFromObjects(objects), flags)
+    const snapshot = buildSnapshot(translation, emptySnapshot)
+    const gateway = Option.getOrUndefined(flags.gateway)
+    if (gateway !== undefined && !snapshot.gateways.has(gateway)) {
+      const known = [...snapshot.gateways.keys()].sort()
+      yield* Console.error(
+        `agentplane: gateway ${gateway} has no configuration; programmed gateways: ${known.length === 0 ? "none" : known.join(", ")}`
+      )
+      process.exitCode = 2
+      return
+    }
+    const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
+    yield* Console.log(JSON.stringify(configDump({ snapshot, statuses, problems }, gateway), null, 2))
+    if (problems.length > 0) {
+      for (const problem of problems) yield* Console.error(`agentplane: ${describeProblem(problem)}`)
+      process.exitCode = 1
+    }
+  })
+).pipe(Command.withDescription("Print the agentgateway configuration and statuses for a directory of manifests, as JSON"))
+
+const serve = Command.make(
+  "serve",
+  {
+    from,
+    controllerName,
+    clusterDomain,
+    logLevel,
+    xdsAddress: Flag.String("xds-address").pipe(Flag.withDescription("HOST:PORT for delta xDS"), Flag.withDefault("127.0.0.1:9978")),
+    adminAddress: Flag.String("admin-address").pipe(
+      Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
+      Flag.withDefault("127.0.0.1:9095")
+    )
+  },
+  Effect.fn(function*(flags) {
+    const program = Effect.gen(function*() {
+      const xds = yield* XdsServer
+      const store = yield* SnapshotStore
+      const published = yield* store.current
+      const host = flags.xdsAddress.replace(/:\d+$/, "").replace(/^0\.0\.0\.0$|^\[::\]$/, "127.0.0.1")
+      const lines = [...published.snapshot.gateways.keys()].sort().map((gateway) => {
+        const [namespace, name] = gateway.split("/")
+        return `  ${gateway}:\n    XDS_ADDRESS=http://${host}:${xds.port} GATEWAY=${name} NAMESPACE=${namespace} LOCALITY=local agentgateway -f agentgateway.yaml`
+      })
+      yield* Console.log(
+        lines.length === 0
+          ? "agentplane is serving, but no gateway is programmed yet: add a Gateway of a GatewayClass with controllerName " +
+            `${flags.controllerName} to ${flags.from}`
+          : `agentplane is serving. Start an agentgateway proxy per gateway (agentgateway.yaml may hold just "config: {}"):\n${lines.join("\n")}`
+      )
+      return yield* Effect.never
+    })
+    yield* program.pipe(Effect.provide(serveLayer(flags)))
+  }, (effect, flags) => Effect.provide(effect, loggerLayer(levels[flags.logLevel])))
+).pipe(Command.withDescription("Serve agentgateway configuration over delta xDS, watching the manifests for changes"))
+
+const agentplane = Command.make("agentplane").pipe(
+  Command.withDescription("Control plane for agentgateway: Gateway API in, delta xDS out"),
+  Command.withSubcommands([render, serve])
+)
+
+agentplane.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, loggerLayer("Info"))),
+  NodeRuntime.runMain
+)

@@ -1,0 +1,84 @@
+// Merges what the proxies acknowledged into the translator's statuses: a
+// valid Gateway is Pending until one of its proxies holds every current
+// resource version, then Programmed. Refused resources are named.
+import { condition, type Condition } from "../translate/conditions.ts"
+import { listenerKey } from "../translate/names.ts"
+import type { GatewayStatus, ObjectStatus } from "../translate/status.ts"
+import type { ConnectedProxy } from "./dataPlane.ts"
+import { RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "./snapshot.ts"
+
+const replace = (conditions: ReadonlyArray<Condition>, next: Condition): ReadonlyArray<Condition> =>
+  conditions.map((c) => c.type === next.type ? next : c)
+
+const isPending = (conditions: ReadonlyArray<Condition>) =>
+  conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
+
+const generationOf = (conditions: ReadonlyArray<Condition>) => conditions.find((c) => c.type === "Programmed")?.observedGeneration
+
+export const withDataPlane = (
+  statuses: ReadonlyArray<ObjectStatus>,
+  snapshot: Snapshot,
+  proxies: ReadonlyArray<ConnectedProxy>
+): ReadonlyArray<ObjectStatus> =>
+  statuses.map((entry) => {
+    if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
+    const status = entry.status as GatewayStatus
+    if (!isPending(status.conditions)) return entry
+    const namespace = (entry as { namespace: string }).namespace
+    const gateway = `${namespace}/${entry.name}`
+    const own = proxies.filter((proxy) => proxy.gateway === gateway)
+    const generation = generationOf(status.conditions)
+    if (own.length === 0) return entry
+    const desired = resourcesOf(snapshot.gateways.get(gateway) ?? new Map(), RESOURCE_TYPE_URL)
+    const inSync = own.filter((proxy) =>
+      [...desired.values()].every((r) =>
+        proxy.confirmed.get(r.name) === r.version || proxy.rejected.get(r.name)?.version === r.version
+      )
+    )
+    if (inSync.length === 0) {
+      return {
+        ...entry,
+        status: {
+          ...status,
+          conditions: replace(
+            status.conditions,
+            condition("Programmed", false, "Pending", `${own.length} proxy(ies) connected; waiting for them to acknowledge the configuration`, generation)
+          )
+        }
+      }
+    }
+    const refused = new Map<string, string>()
+    for (const proxy of inSync) {
+      for (const [name, rejection] of proxy.rejected) {
+        if (desired.get(name)?.version === rejection.version) refused.set(name, rejection.message)
+      }
+    }
+    const refusedText = [...refused].map(([name, message]) => `${name}: ${message}`).join("; ")
+    const programmed = condition(
+      "Programmed",
+      true,
+      "Programmed",
+      `acknowledged by ${inSync.length} of ${own.length} connected proxy(ies)` +
+        (refused.size === 0 ? "" : `; the proxy refused ${refused.size} resource(s): ${refusedText}`),
+      generation
+    )
+    return {
+      ...entry,
+      status: {
+        conditions: replace(status.conditions, programmed),
+        listeners: status.listeners.map((listener) => {
+          if (!isPending(listener.conditions)) return listener
+          const key = listenerKey(namespace, entry.name, listener.name)
+          const mine = [...refused].filter(([name]) => name.includes(`/${key}`) || name.includes(`/${key}.`))
+          let conditions = replace(listener.conditions, condition("Programmed", true, "Programmed", "acknowledged by the proxy", generation))
+          if (mine.length > 0) {
+            conditions = replace(
+              conditions,
+              condition("ResolvedRefs", false, "RejectedByProxy", `the proxy refused ${mine.map(([name, message]) => `${name}: ${message}`).join("; ")}`, generation)
+            )
+          }
+          return { ...listener, conditions }
+        })
+      }
+    }
+  })

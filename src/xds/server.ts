@@ -1,0 +1,188 @@
+// The delta ADS gRPC server. grpc-js owns the sockets; every stream runs as
+// its own fiber that feeds requests and snapshot updates through the pure
+// protocol reducer and writes what it returns.
+import * as grpc from "@grpc/grpc-js"
+import { Clock, Context, Effect, FiberSet, Layer, Queue, Schema, Stream, type Cause } from "effect"
+import { Metrics } from "../admin/metrics.ts"
+import {
+  AggregatedDiscoveryServiceService,
+  type AggregatedDiscoveryServiceServer
+} from "../gen/envoy/service/discovery/v3/ads.ts"
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
+import { DataPlane } from "./dataPlane.ts"
+import { identify } from "./node.ts"
+import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
+import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
+import { SnapshotStore } from "./snapshotStore.ts"
+
+/** The proxy accepts responses up to 200 MiB. */
+const MAX_SEND_BYTES = 200 * 1024 * 1024
+const MAX_RECEIVE_BYTES = 16 * 1024 * 1024
+
+export class XdsListenError extends Schema.TaggedError<XdsListenError>()("XdsListenError", {
+  address: Schema.String,
+  message: Schema.String
+}) {}
+
+type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
+
+const closeWith = (call: Call, code: grpc.status, details: string) =>
+  Effect.sync(() => call.emit("error", { code, details, metadata: new grpc.Metadata() }))
+
+const write = (call: Call, response: DeltaDiscoveryResponse) =>
+  Effect.callback<void>((resume) => {
+    // Wait for the socket to drain so a slow proxy conflates snapshots instead of queueing them.
+    if (call.write(response)) resume(Effect.void)
+    else call.once("drain", () => resume(Effect.void))
+  })
+
+const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
+  const store = yield* SnapshotStore
+  const dataPlane = yield* DataPlane
+  const metrics = yield* Metrics
+  const peer = call.getPeer()
+
+  const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
+  call.on("data", (request: DeltaDiscoveryRequest) => Queue.offerUnsafe(requests, request))
+  call.on("end", () => Queue.endUnsafe(requests))
+  call.on("error", () => Queue.endUnsafe(requests))
+  call.on("cancelled", () => Queue.endUnsafe(requests))
+
+  const first = yield* Queue.take(requests).pipe(Effect.option)
+  if (first._tag === "None") return
+  const identity = identify(first.value.node)
+  if (typeof identity === "string") {
+    yield* Effect.logWarning(`refused xDS stream from ${peer}: ${identity}`)
+    return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, identity)
+  }
+  const { gateway, nodeId } = identity
+  yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
+  yield* Effect.addFinalizer(() =>
+    dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
+  )
+  yield* Effect.logInfo(`proxy connected`)
+
+  const published = yield* store.current
+  if (!published.snapshot.gateways.has(gateway)) {
+    yield* Effect.logWarning(
+      `proxy serves gateway ${gateway}, which agentplane does not program (unknown, not of our GatewayClass, or not accepted); it gets an empty configuration until that changes`
+    )
+  }
+  let state: StreamState = initialState(`${streamId}.`, published.snapshot.gateways.get(gateway) ?? EMPTY_VIEW)
+  let publishedAt = published.publishedAt
+
+  const handle = (output: StreamOutput) =>
+    Effect.gen(function*() {
+      switch (output._tag) {
+        case "Send": {
+          yield* write(call, output.response)
+          yield* metrics.pushed(output.response.typeUrl, output.trigger, output.response.resources.length)
+          if (output.trigger === "update") {
+            const now = yield* Clock.currentTimeMillis
+            yield* metrics.pushLatency(Math.max(0, now - publishedAt) / 1000)
+          }
+          yield* Effect.logDebug(
+            `sent ${output.response.resources.length} resource(s), removed ${output.response.removedResources.length} (${output.response.typeUrl}, nonce ${output.response.nonce})`
+          )
+          break
+        }
+        case "Answered": {
+          yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.rejected, output.typeUrl === RESOURCE_TYPE_URL)
+          if (output.errors.length > 0) {
+            yield* metrics.nacked(gateway, output.typeUrl, output.errors.length)
+            yield* Effect.logWarning(
+              `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${
+                output.errors.map((e) => `${e.name}: ${e.message}`).join("; ")
+              }`
+            ).pipe(Effect.annotateLogs({ typeUrl: output.typeUrl }))
+          }
+          for (const warning of output.warnings) {
+            yield* Effect.logWarning(`proxy accepted ${warning.name} with a warning: ${warning.message}`)
+          }
+          break
+        }
+        case "Ignored":
+          yield* Effect.logDebug(output.reason)
+      }
+    })
+
+  const process = (event: StreamEvent) =>
+    Effect.gen(function*() {
+      const [next, outputs] = step(state, event)
+      state = next
+      for (const output of outputs) yield* handle(output)
+    })
+
+  yield* process({ _tag: "Request", request: first.value })
+
+  const updates = store.changes.pipe(
+    Stream.map((p) => ({ view: p.snapshot.gateways.get(gateway) ?? EMPTY_VIEW, publishedAt: p.publishedAt })),
+    Stream.changesWith((a, b) => a.view === b.view),
+    // Conflate: a slow stream only ever holds the latest view.
+    Stream.buffer({ capacity: 1, strategy: "sliding" }),
+    Stream.map((update): StreamEvent => {
+      publishedAt = update.publishedAt
+      return { _tag: "Update", view: update.view }
+    })
+  )
+  const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
+  yield* Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(Stream.runForEach(process))
+  call.end()
+}, (effect, call: Call, streamId: string) =>
+  effect.pipe(
+    Effect.scoped,
+    // On shutdown, tell the proxy to reconnect (to another replica, or to us once we are back).
+    Effect.onInterrupt(() => closeWith(call, grpc.status.UNAVAILABLE, "agentplane is shutting down; reconnect")),
+    Effect.catchCause((cause) => Effect.logError("xDS stream failed", cause)),
+    Effect.annotateLogs({ stream: streamId, peer: call.getPeer() })
+  ))
+
+export class XdsServer extends Context.Service<XdsServer, {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number
+}>()("agentplane/xds/XdsServer") {
+  static readonly layer = (address: string) =>
+    Layer.effect(
+      XdsServer,
+      Effect.gen(function*() {
+        const server = yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            new grpc.Server({
+              "grpc.max_send_message_length": MAX_SEND_BYTES,
+              "grpc.max_receive_message_length": MAX_RECEIVE_BYTES
+            })
+          ),
+          (server) =>
+            Effect.callback<void>((resume) => {
+              server.tryShutdown(() => resume(Effect.void))
+              setTimeout(() => server.forceShutdown(), 1000).unref()
+            })
+        )
+        // Made after the server, so its fibers are interrupted (and their streams closed) before the server stops.
+        const run = yield* FiberSet.makeRuntime<SnapshotStore | DataPlane | Metrics>()
+        let streams = 0
+        const implementation: AggregatedDiscoveryServiceServer = {
+          streamAggregatedResources: (call) => {
+            call.emit("error", {
+              code: grpc.status.UNIMPLEMENTED,
+              details: "agentplane serves only incremental xDS: use DeltaAggregatedResources",
+              metadata: new grpc.Metadata()
+            })
+          },
+          deltaAggregatedResources: (call) => {
+            streams += 1
+            run(handleStream(call, `s${streams}`))
+          }
+        }
+        server.addService(AggregatedDiscoveryServiceService, implementation)
+        const port = yield* Effect.callback<number, XdsListenError>((resume) => {
+          server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+            if (error !== null) resume(Effect.fail(new XdsListenError({ address, message: error.message })))
+            else resume(Effect.succeed(port))
+          })
+        })
+        yield* Effect.logInfo(`xDS server listening on ${address.replace(/:\d+$/, "")}:${port}`)
+        return XdsServer.of({ port })
+      })
+    )
+}
