@@ -50,7 +50,7 @@ const parseFile = (
 ): FileObjects => {
   const documents = parseAllDocuments(text, { prettyErrors: true })
   const syntaxErrors = (Array.isArray(documents) ? documents : [documents]).flatMap((document, index) =>
-    document.errors.map((error) => ({ index, message: error.message.split("\n")[0] ?? error.message }))
+    document.errors.map((error) => ({ index, message: (error.message.split("\n")[0] ?? error.message).replace(/:$/, "") }))
   )
   if (syntaxErrors.length > 0 || !Array.isArray(documents)) {
     for (const error of syntaxErrors) {

@@ -86,7 +86,8 @@ export const discoverService = (
     return { backends: [], problems }
   }
   const headless = service.spec.clusterIP === "None"
-  const severalOfProtocol = (protocol: BackendProtocol) => ports.filter((entry) => entry.protocol === protocol).length > 1
+  // Target names must be unique within a backend: name every port once a Service offers several.
+  const several = ports.length > 1
 
   const backends: Array<DiscoveredBackend> = []
   for (const { index, port, protocol } of ports) {
@@ -108,7 +109,7 @@ export const discoverService = (
       namespace,
       service: name,
       portId,
-      targetName: mcpTargetName(namespace, name, severalOfProtocol(protocol) ? portId : undefined),
+      targetName: mcpTargetName(namespace, name, several ? portId : undefined),
       backendKey: serviceBackendKey(namespace, name, port.port),
       host: external ? service.spec.externalName ?? "" : `${name}.${namespace}.svc.${options.clusterDomain}`,
       port: dialPort,

@@ -1,0 +1,48 @@
+// Golden files: the full render output (resources, versions, statuses,
+// problems) of each input directory. Refresh with `npm run test:golden:refresh`
+// and review the diff by eye before committing.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import { configDump } from "../../src/admin/configDump.ts"
+import { emptyContents, objectsOf, readDirectory } from "../../src/files/readDirectory.ts"
+import { defaultTranslateOptions } from "../../src/translate/options.ts"
+import { problemStatuses, sortStatuses } from "../../src/translate/status.ts"
+import { translate } from "../../src/translate/translate.ts"
+import { worldFromObjects } from "../../src/translate/world.ts"
+import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
+
+const refresh = process.env["UPDATE_GOLDEN"] === "1"
+const casesDir = "test/golden/cases"
+
+const cases: ReadonlyArray<{ name: string; input: string; expected: string }> = [
+  { name: "examples", input: "manifests/examples", expected: join(casesDir, "examples.expected.json") },
+  ...readdirSync(casesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ name: entry.name, input: join(casesDir, entry.name), expected: join(casesDir, `${entry.name}.expected.json`) }))
+]
+
+const render = async (dir: string) => {
+  const contents = await Effect.runPromise(readDirectory(dir, emptyContents))
+  const { objects, problems: duplicates } = objectsOf(contents)
+  const problems = [...contents.problems, ...duplicates]
+  const translation = translate(worldFromObjects(objects), defaultTranslateOptions)
+  const snapshot = buildSnapshot(translation, emptySnapshot)
+  const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
+  return JSON.stringify(configDump({ snapshot, statuses, problems }), null, 2) + "\n"
+}
+
+describe("golden render output", () => {
+  for (const testCase of cases) {
+    it(testCase.name, async () => {
+      const actual = await render(testCase.input)
+      if (refresh || !existsSync(testCase.expected)) {
+        writeFileSync(testCase.expected, actual)
+        if (!refresh) throw new Error(`wrote missing golden file ${testCase.expected}; review it and run again`)
+        return
+      }
+      expect(actual).toBe(readFileSync(testCase.expected, "utf8"))
+    })
+  }
+})
