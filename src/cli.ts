@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // agentplane's command line: `render` prints what would be served, `serve` serves it.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configDump } from "./admin/configDump.ts"
-import { describeProblem } from "./api/source.ts"
+import { AdminListenError } from "./admin/server.ts"
+import { describeProblem, SourceError } from "./api/source.ts"
 import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
 import { loggerLayer, serveLayer } from "./main.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
@@ -13,7 +14,7 @@ import { translate } from "./translate/translate.ts"
 import { worldFromObjects } from "./translate/world.ts"
 import { buildSnapshot, emptySnapshot } from "./xds/snapshot.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
-import { XdsServer } from "./xds/server.ts"
+import { XdsListenError, XdsServer } from "./xds/server.ts"
 
 const from = Flag.String("from").pipe(Flag.withDescription("Directory of YAML manifests (read recursively)"))
 const controllerName = Flag.String("controller-name").pipe(
@@ -24,9 +25,20 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDescription("DNS suffix of in-cluster Service names"),
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
-const logLevel = Flag.Literals("log-level", ["debug", "info", "warn", "error"]).pipe(Flag.withDefault("info"))
+/** Failures a user can act on end with one readable line on stderr, not a stack trace. */
+const reportFailure = <A, R>(effect: Effect.Effect<A, SourceError | XdsListenError | AdminListenError, R>) =>
+  effect.pipe(
+    Effect.catchTags({
+      SourceError: (error) => fail(error.message),
+      XdsListenError: (error) => fail(`cannot serve xDS on ${error.address}: ${error.message}`),
+      AdminListenError: (error) => fail(`cannot serve the admin endpoints on ${error.address}: ${error.message}`)
+    })
+  )
 
-const levels = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const
+const fail = (message: string) =>
+  Console.error(`agentplane: ${message}`).pipe(Effect.andThen(Effect.sync(() => {
+    process.exitCode = 2
+  })))
 
 const render = Command.make(
   "render",
@@ -57,7 +69,7 @@ const render = Command.make(
       for (const problem of problems) yield* Console.error(`agentplane: ${describeProblem(problem)}`)
       process.exitCode = 1
     }
-  })
+  }, reportFailure)
 ).pipe(Command.withDescription("Print the agentgateway configuration and statuses for a directory of manifests, as JSON"))
 
 const serve = Command.make(
@@ -66,7 +78,6 @@ const serve = Command.make(
     from,
     controllerName,
     clusterDomain,
-    logLevel,
     xdsAddress: Flag.String("xds-address").pipe(Flag.withDescription("HOST:PORT for delta xDS"), Flag.withDefault("127.0.0.1:9978")),
     adminAddress: Flag.String("admin-address").pipe(
       Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
@@ -92,7 +103,7 @@ const serve = Command.make(
       return yield* Effect.never
     })
     yield* program.pipe(Effect.provide(serveLayer(flags)))
-  }, (effect, flags) => Effect.provide(effect, loggerLayer(levels[flags.logLevel])))
+  }, reportFailure)
 ).pipe(Command.withDescription("Serve agentgateway configuration over delta xDS, watching the manifests for changes"))
 
 const agentplane = Command.make("agentplane").pipe(
@@ -102,6 +113,11 @@ const agentplane = Command.make("agentplane").pipe(
 
 agentplane.pipe(
   Command.run({ version: "0.1.0" }),
-  Effect.provide(Layer.mergeAll(NodeServices.layer, loggerLayer("Info"))),
-  NodeRuntime.runMain
+  Effect.provide(Layer.mergeAll(NodeServices.layer, loggerLayer)),
+  (program) =>
+    NodeRuntime.runMain(program, {
+      // SIGTERM/SIGINT interrupt the program: that is a clean shutdown, not a failure.
+      teardown: (exit, onExit) =>
+        onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? Number(process.exitCode ?? 0) : 1)
+    })
 )

@@ -1,6 +1,6 @@
 // Composition of agentplane's layers: Source → translator → SnapshotStore →
 // xDS server, with the admin endpoints beside them.
-import { Deferred, Effect, Layer, Logger, References, Stream } from "effect"
+import { Deferred, Effect, Layer, Logger, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
 import { describeProblem, Source } from "./api/source.ts"
@@ -55,11 +55,9 @@ export const reconciler = (options: TranslateOptions) =>
   }))
 
 /** JSON lines for machines, logfmt on a terminal. Both on stderr: stdout carries command output. */
-export const loggerLayer = (level: "Debug" | "Info" | "Warn" | "Error") =>
-  Layer.mergeAll(
-    Logger.layer([Logger.withConsoleError(process.stderr.isTTY ? Logger.formatLogFmt : Logger.formatJson)]),
-    Layer.succeed(References.MinimumLogLevel, level)
-  )
+export const loggerLayer = Logger.layer([
+  Logger.withConsoleError(process.stderr.isTTY ? Logger.formatLogFmt : Logger.formatJson)
+])
 
 export const serveLayer = (options: ServeOptions) => {
   const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer)

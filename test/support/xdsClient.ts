@@ -43,7 +43,10 @@ export class TestProxy {
   private readonly client: AggregatedDiscoveryServiceClient
   private readonly call: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
-  constructor(readonly options: ProxyOptions) {
+  readonly options: ProxyOptions
+
+  constructor(options: ProxyOptions) {
+    this.options = options
     this.client = new AggregatedDiscoveryServiceClient(options.address, grpc.credentials.createInsecure())
     this.call = this.client.deltaAggregatedResources()
     this.call.on("data", (response: DeltaDiscoveryResponse) => this.receive(response))

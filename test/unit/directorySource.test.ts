@@ -1,0 +1,83 @@
+// Reading manifests: every problem names file, document, kind, name and
+// field, and the last readable input keeps serving.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describeProblem } from "../../src/api/source.ts"
+import { emptyContents, objectsOf, readDirectory } from "../../src/files/readDirectory.ts"
+
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "agentplane-files-"))
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const read = (previous = emptyContents) => Effect.runPromise(readDirectory(dir, previous))
+const names = (contents: Awaited<ReturnType<typeof read>>) =>
+  objectsOf(contents).objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()
+
+const service = (name: string, port: number | string) =>
+  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
+
+describe("readDirectory", () => {
+  it("reads multi-document YAML files recursively, .yaml and .yml, skipping hidden folders and other kinds", async () => {
+    mkdirSync(join(dir, "nested"))
+    mkdirSync(join(dir, "..data"))
+    writeFileSync(join(dir, "a.yaml"), `${service("one", 80)}---\n${service("two", 81)}\n---\n`)
+    writeFileSync(join(dir, "nested/b.yml"), `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\n${service("three", 82)}`)
+    writeFileSync(join(dir, "..data/a.yaml"), service("hidden", 83))
+    writeFileSync(join(dir, "notes.txt"), "not yaml")
+    symlinkSync(join(dir, "nested/b.yml"), join(dir, "linked.yaml"))
+    const contents = await read()
+    expect(names(contents)).toEqual(["Service/one", "Service/three", "Service/two"])
+    expect(contents.ignoredKinds).toEqual(["apps/v1 Deployment"])
+    // The linked file defines the same Service again: reported, not fatal.
+    expect(objectsOf(contents).problems.map(describeProblem).join()).toContain("is also defined in")
+  })
+
+  it("names file, document, kind, object and field of an object that does not decode", async () => {
+    writeFileSync(join(dir, "a.yaml"), `${service("ok", 80)}---\n${service("bad", "eighty")}`)
+    const contents = await read()
+    expect(names(contents)).toEqual(["Service/ok"])
+    expect(contents.problems).toHaveLength(1)
+    const problem = contents.problems[0]!
+    expect(problem).toMatchObject({ document: 1, kind: "Service", namespace: "ns", name: "bad", field: "spec.ports[0].port" })
+    expect(describeProblem(problem)).toMatch(/a\.yaml \(document 2\): Service ns\/bad spec\.ports\[0\]\.port .*not used until it is fixed/)
+  })
+
+  it("keeps the last good version of an object that stops decoding", async () => {
+    writeFileSync(join(dir, "a.yaml"), service("svc", 80))
+    const first = await read()
+    writeFileSync(join(dir, "a.yaml"), service("svc", 0))
+    const second = await read(first)
+    expect(names(second)).toEqual(["Service/svc"])
+    expect(describeProblem(second.problems[0]!)).toContain("last good version is still served")
+  })
+
+  it("keeps the last readable content of a file that stops parsing, and reports the syntax error", async () => {
+    writeFileSync(join(dir, "a.yaml"), service("svc", 80))
+    writeFileSync(join(dir, "b.yaml"), service("other", 80))
+    const first = await read()
+    writeFileSync(join(dir, "a.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: [\n")
+    const second = await read(first)
+    expect(names(second)).toEqual(["Service/other", "Service/svc"])
+    expect(describeProblem(second.problems[0]!)).toMatch(/a\.yaml \(document 1\): is not valid YAML: .*last readable content is still served/)
+  })
+
+  it("reports an object without kind, and ignores same-named kinds of other API groups", async () => {
+    writeFileSync(
+      join(dir, "a.yaml"),
+      "metadata:\n  name: x\n---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: istio\n"
+    )
+    const contents = await read()
+    expect(contents.problems.map((p) => p.field)).toEqual(["kind"])
+    expect(contents.ignoredKinds).toEqual(["networking.istio.io/v1 Gateway"])
+  })
+
+  it("fails with a readable message for a missing directory", async () => {
+    rmSync(dir, { recursive: true })
+    await expect(read()).rejects.toThrow(/cannot read manifests from .*: ENOENT/)
+  })
+})
