@@ -20,6 +20,13 @@ export const backendProtocolOf = (port: ServicePort): BackendProtocol | undefine
   port.appProtocol === undefined ? undefined : appProtocols[port.appProtocol]
 
 export const MCP_PATH_ANNOTATION = "kgateway.dev/mcp-path"
+export const A2A_PATH_ANNOTATION = "kgateway.dev/a2a-path"
+
+const pathAnnotations: Readonly<Record<BackendProtocol, string>> = {
+  mcp: MCP_PATH_ANNOTATION,
+  "mcp-sse": MCP_PATH_ANNOTATION,
+  a2a: A2A_PATH_ANNOTATION
+}
 
 const defaultPaths: Readonly<Record<BackendProtocol, string>> = { mcp: "/mcp", "mcp-sse": "/sse", a2a: "/" }
 
@@ -30,6 +37,8 @@ export interface DiscoveredBackend {
   readonly service: string
   /** Port name, or the number as text when unnamed. */
   readonly portId: string
+  /** Whether the Service offers several ports of the protocols asked for (names then include the port). */
+  readonly onePortOfSeveral: boolean
   readonly targetName: string
   readonly backendKey: string
   readonly host: string
@@ -71,13 +80,13 @@ export const discoverService = (
   const problem = (field: string, message: string) => problems.push({ namespace, service: name, field, message })
 
   const annotations = service.metadata.annotations ?? {}
-  const annotatedPath = annotations[MCP_PATH_ANNOTATION]
-  if (annotatedPath !== undefined && !validPath(annotatedPath)) {
-    problem(
-      `metadata.annotations["${MCP_PATH_ANNOTATION}"]`,
-      `"${annotatedPath}" is not a URL path; use an absolute path such as "/mcp"`
-    )
-    return { backends: [], problems }
+  for (const annotation of new Set(ports.map((entry) => pathAnnotations[entry.protocol]))) {
+    const path = annotations[annotation]
+    if (path !== undefined && !validPath(path)) {
+      const example = annotation === A2A_PATH_ANNOTATION ? "/" : "/mcp"
+      problem(`metadata.annotations["${annotation}"]`, `"${path}" is not a URL path; use an absolute path such as "${example}"`)
+      return { backends: [], problems }
+    }
   }
 
   const external = service.spec.type === "ExternalName"
@@ -109,11 +118,12 @@ export const discoverService = (
       namespace,
       service: name,
       portId,
+      onePortOfSeveral: several,
       targetName: mcpTargetName(namespace, name, several ? portId : undefined),
       backendKey: serviceBackendKey(namespace, name, port.port),
       host: external ? service.spec.externalName ?? "" : `${name}.${namespace}.svc.${options.clusterDomain}`,
       port: dialPort,
-      path: protocol === "a2a" ? defaultPaths.a2a : annotatedPath ?? defaultPaths[protocol]
+      path: annotations[pathAnnotations[protocol]] ?? defaultPaths[protocol]
     })
   }
   return { backends, problems }

@@ -3,11 +3,13 @@
 import type { Listener } from "../api/gatewayApi.ts"
 import type { RouteGroupKind } from "./status.ts"
 
-export type ListenerKind = "mcp" | "http"
+export type ListenerKind = "mcp" | "a2a" | "http"
 
 const kinds: Readonly<Record<string, ListenerKind>> = {
   "kgateway.dev/mcp": "mcp",
   "agentgateway.dev/mcp": "mcp",
+  "kgateway.dev/a2a": "a2a",
+  "agentgateway.dev/a2a": "a2a",
   HTTP: "http"
 }
 
@@ -19,6 +21,7 @@ export const SUPPORTED_PROTOCOLS = Object.keys(kinds)
 export const supportedKinds = (kind: ListenerKind | undefined): ReadonlyArray<RouteGroupKind> => {
   switch (kind) {
     case "mcp":
+    case "a2a":
       return [{ group: "", kind: "Service" }]
     case "http":
       return [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }]

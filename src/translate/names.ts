@@ -32,3 +32,7 @@ export const xdsName = (kind: ResourceKind, key: string): string => `${kind}/${k
  */
 export const mcpTargetName = (namespace: string, service: string, port: string | undefined): string =>
   port === undefined ? `${service}.${namespace}` : `${service}.${port}.${namespace}`
+
+/** The route of one A2A agent (a Service port) behind a listener. */
+export const a2aRouteKey = (namespace: string, gateway: string, listener: string, backendKey: string): string =>
+  `${namespace}/${gateway}.${listener}.a2a/${backendKey}`

@@ -1,29 +1,36 @@
-// Which GatewayParameters apply to a Gateway, and whether they are usable.
+// Which GatewayParameters apply to a Gateway, merged field by field (the
+// Gateway's own `spec.infrastructure.parametersRef` over its class's), and
+// whether the result is something agentplane serves.
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
-import { KGATEWAY_GROUP, type GatewayParameters } from "../api/gatewayParameters.ts"
+import { KGATEWAY_GROUP, type GatewayParameters, type McpSettings } from "../api/gatewayParameters.ts"
 import { namespaceOf } from "../api/meta.ts"
+import {
+  MCPBackend_FailureMode,
+  MCPBackend_PrefixMode,
+  MCPBackend_StatefulMode
+} from "../gen/agentgateway/resource.ts"
+import { defaultMcpBehaviour, type McpBehaviour } from "./resources.ts"
 import type { World } from "./world.ts"
 
+/** One GatewayParameters and the text that names it in messages. */
+interface Layer {
+  readonly parameters: GatewayParameters
+  readonly where: string
+}
+
 export type ParametersResolution =
-  | { readonly _tag: "Resolved"; readonly parameters: GatewayParameters | undefined }
+  | { readonly _tag: "Resolved"; readonly layers: ReadonlyArray<Layer> }
   | { readonly _tag: "Invalid"; readonly message: string }
 
 const isGatewayParametersRef = (ref: { readonly group: string; readonly kind: string }) =>
   ref.group === KGATEWAY_GROUP && ref.kind === "GatewayParameters"
 
-const usable = (parameters: GatewayParameters, where: string): ParametersResolution =>
-  parameters.spec.selfManaged !== undefined
-    ? { _tag: "Resolved", parameters }
-    : {
-      _tag: "Invalid",
-      message:
-        `${where} does not set spec.selfManaged; agentplane only serves proxies that you run yourself, so set "spec.selfManaged: {}"`
-    }
+const describe = (parameters: GatewayParameters) => `GatewayParameters ${namespaceOf(parameters.metadata)}/${parameters.metadata.name}`
 
 /** Parameters named by a GatewayClass; none named means self-managed defaults. */
 export const classParameters = (world: World, gatewayClass: GatewayClass): ParametersResolution => {
   const ref = gatewayClass.spec.parametersRef
-  if (ref === undefined) return { _tag: "Resolved", parameters: undefined }
+  if (ref === undefined) return { _tag: "Resolved", layers: [] }
   if (!isGatewayParametersRef(ref)) {
     return {
       _tag: "Invalid",
@@ -41,17 +48,17 @@ export const classParameters = (world: World, gatewayClass: GatewayClass): Param
       message: `spec.parametersRef names GatewayParameters ${ref.namespace}/${ref.name}, which does not exist; create it or fix the reference`
     }
   }
-  return usable(parameters, `GatewayParameters ${ref.namespace}/${ref.name}`)
+  return checkMode([{ parameters, where: describe(parameters) }])
 }
 
-/** A Gateway's own `spec.infrastructure.parametersRef` replaces its class's parameters. */
+/** The class's parameters with the Gateway's own on top. */
 export const gatewayParameters = (
   world: World,
   gateway: Gateway,
-  fromClass: GatewayParameters | undefined
+  fromClass: ReadonlyArray<Layer>
 ): ParametersResolution => {
   const ref = gateway.spec.infrastructure?.parametersRef
-  if (ref === undefined) return { _tag: "Resolved", parameters: fromClass }
+  if (ref === undefined) return { _tag: "Resolved", layers: fromClass }
   if (!isGatewayParametersRef(ref)) {
     return {
       _tag: "Invalid",
@@ -68,5 +75,38 @@ export const gatewayParameters = (
         `spec.infrastructure.parametersRef names GatewayParameters ${namespace}/${ref.name}, which does not exist; create it in the Gateway's namespace or fix the reference`
     }
   }
-  return usable(parameters, `GatewayParameters ${namespace}/${ref.name}`)
+  return checkMode([...fromClass, { parameters, where: describe(parameters) }])
+}
+
+/** The last layer that says how proxies run decides; only self-managed proxies are served. */
+const checkMode = (layers: ReadonlyArray<Layer>): ParametersResolution => {
+  const deciding = [...layers].reverse().find(({ parameters }) =>
+    parameters.spec.selfManaged !== undefined || parameters.spec.kube !== undefined
+  )
+  if (deciding?.parameters.spec.selfManaged !== undefined) return { _tag: "Resolved", layers }
+  const where = deciding?.where ?? layers[layers.length - 1]!.where
+  return {
+    _tag: "Invalid",
+    message: deciding === undefined
+      ? `${where} does not say how proxies run; set "spec.selfManaged: {}" (agentplane serves proxies that you run yourself)`
+      : `${where} asks for proxies deployed by agentplane (spec.kube), which is not supported yet; set "spec.selfManaged: {}" and run the proxy yourself`
+  }
+}
+
+const prefixModes = {
+  Always: MCPBackend_PrefixMode.ALWAYS,
+  Conditional: MCPBackend_PrefixMode.CONDITIONAL,
+  Never: MCPBackend_PrefixMode.NEVER
+} as const
+const sessionModes = { Stateful: MCPBackend_StatefulMode.STATEFUL, Stateless: MCPBackend_StatefulMode.STATELESS } as const
+const failureModes = { FailOpen: MCPBackend_FailureMode.FAIL_OPEN, FailClosed: MCPBackend_FailureMode.FAIL_CLOSED } as const
+
+/** MCP behaviour: defaults, then each layer's fields on top. */
+export const mcpBehaviour = (layers: ReadonlyArray<Layer>): McpBehaviour => {
+  const merged: McpSettings = Object.assign({}, ...layers.map(({ parameters }) => parameters.spec.mcp ?? {}))
+  return {
+    prefixMode: merged.prefixMode === undefined ? defaultMcpBehaviour.prefixMode : prefixModes[merged.prefixMode],
+    statefulMode: merged.sessionMode === undefined ? defaultMcpBehaviour.statefulMode : sessionModes[merged.sessionMode],
+    failureMode: merged.failureMode === undefined ? defaultMcpBehaviour.failureMode : failureModes[merged.failureMode]
+  }
 }

@@ -9,8 +9,9 @@ import { judgeListeners, supportedKinds } from "./listeners.ts"
 import { mcpListener } from "./mcp.ts"
 import { admittedNamespaces } from "./namespaces.ts"
 import type { TranslateOptions } from "./options.ts"
-import { classParameters, gatewayParameters } from "./parameters.ts"
-import { bindResource, defaultMcpBehaviour, httpListenerResource, type NamedResource } from "./resources.ts"
+import { a2aListener } from "./a2a.ts"
+import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
+import { bindResource, httpListenerResource, type McpBehaviour, type NamedResource } from "./resources.ts"
 import { sortStatuses, type GatewayStatus, type ListenerStatus, type ObjectStatus } from "./status.ts"
 import type { World } from "./world.ts"
 
@@ -61,6 +62,7 @@ const rejectedGateway = (gateway: Gateway, reason: string, message: string): Gat
 const translateGateway = (
   world: World,
   gateway: Gateway,
+  behaviour: McpBehaviour,
   options: TranslateOptions
 ): GatewayResult => {
   const namespace = namespaceOf(gateway.metadata)
@@ -69,7 +71,6 @@ const translateGateway = (
   const verdicts = judgeListeners(gateway.spec.listeners)
   const resources: Array<NamedResource> = []
   const listenerStatuses: Array<ListenerStatus> = []
-  const behaviour = defaultMcpBehaviour
 
   gateway.spec.listeners.forEach((listener, index) => {
     const verdict = verdicts[index]!
@@ -114,6 +115,23 @@ const translateGateway = (
               : `listener accepted; serving ${mcp.targets.length} MCP target(s): ${mcp.targets.map((t) => t.targetName).join(", ")}`,
             generation
           )
+        } else if (verdict.kind === "a2a") {
+          const admits = admittedNamespaces(world, namespace, listener)
+          const a2a = a2aListener({ namespace, name }, listener, world.services.values(), admits, options)
+          resources.push(...a2a.resources)
+          attachedRoutes = a2a.agents.length
+          if (a2a.problems.length > 0) {
+            resolved = condition("ResolvedRefs", false, "InvalidServices", describeProblems(a2a.problems), generation)
+          }
+          accepted = condition(
+            "Accepted",
+            true,
+            "Accepted",
+            a2a.agents.length === 0
+              ? "listener accepted; no A2A Service is discovered yet (give a Service port appProtocol kgateway.dev/a2a in an admitted namespace)"
+              : `listener accepted; serving ${a2a.agents.length} A2A agent(s) at ${a2a.agents.map((a) => a.prefix).join(", ")}`,
+            generation
+          )
         } else {
           resources.push(httpListenerResource(namespace, name, listener))
           accepted = condition("Accepted", true, "Accepted", "listener accepted; HTTPRoutes are not served yet, so it answers no requests", generation)
@@ -151,7 +169,7 @@ export const translate = (world: World, options: TranslateOptions): Translation 
   const statuses: Array<ObjectStatus> = []
   const gateways = new Map<string, ReadonlyArray<NamedResource>>()
 
-  const ownClasses = new Map<string, { readonly gatewayClass: GatewayClass; readonly resolution: ReturnType<typeof classParameters> }>()
+  const ownClasses = new Map<string, { readonly gatewayClass: GatewayClass; readonly resolution: ParametersResolution }>()
   for (const gatewayClass of world.gatewayClasses.values()) {
     if (gatewayClass.spec.controllerName !== options.controllerName) continue
     const resolution = classParameters(world, gatewayClass)
@@ -183,10 +201,10 @@ export const translate = (world: World, options: TranslateOptions): Translation 
         `GatewayClass ${owner.gatewayClass.metadata.name} is not accepted: ${owner.resolution.message}`
       )
     } else {
-      const own = gatewayParameters(world, gateway, owner.resolution.parameters)
+      const own = gatewayParameters(world, gateway, owner.resolution.layers)
       result = own._tag === "Invalid"
         ? rejectedGateway(gateway, "InvalidParameters", own.message)
-        : translateGateway(world, gateway, options)
+        : translateGateway(world, gateway, mcpBehaviour(own.layers), options)
     }
     if (result.resources !== undefined) gateways.set(key, result.resources)
     statuses.push({ kind: "Gateway", namespace: namespaceOf(gateway.metadata), name: gateway.metadata.name, status: result.status })
