@@ -54,7 +54,7 @@ export const configDump = (
           nodeId: p.nodeId,
           peer: p.peer,
           acknowledged: p.confirmed.size,
-          refused: [...p.rejected].map(([name, r]) => ({ name, version: r.version, message: r.message }))
+          refused: [...p.refused].flatMap(([name, versions]) => [...versions].map(([version, message]) => ({ name, version, message })))
         }))
     })
   }

@@ -69,7 +69,7 @@ export class AdminServer extends Context.Service<AdminServer, { readonly port: n
                     help: "Resources currently refused by connected proxies, by gateway.",
                     samples: [...new Set(proxies.map((p) => p.gateway))].sort().map((gateway) => ({
                       labels: { gateway },
-                      value: proxies.filter((p) => p.gateway === gateway).reduce((n, p) => n + p.rejected.size, 0)
+                      value: proxies.filter((p) => p.gateway === gateway).reduce((n, p) => n + p.refused.size, 0)
                     }))
                   }
                 ])

@@ -1,9 +1,9 @@
 // Core kinds (v1): Service and Namespace.
 import { Schema } from "effect"
-import { DnsLabel, ObjectMeta, PortNumber, StringMap } from "./meta.ts"
+import { ObjectMeta, PortName, PortNumber, Rfc1035Label, StringMap } from "./meta.ts"
 
 export const ServicePort = Schema.Struct({
-  name: Schema.optionalKey(DnsLabel),
+  name: Schema.optionalKey(PortName),
   port: PortNumber,
   targetPort: Schema.optionalKey(Schema.Union([PortNumber, Schema.String])),
   protocol: Schema.optionalKey(Schema.Literals(["TCP", "UDP", "SCTP"])),
@@ -14,7 +14,7 @@ export type ServicePort = typeof ServicePort.Type
 export const Service = Schema.Struct({
   apiVersion: Schema.Literal("v1"),
   kind: Schema.Literal("Service"),
-  metadata: ObjectMeta,
+  metadata: ObjectMeta.mapFields((fields) => ({ ...fields, name: Rfc1035Label })),
   spec: Schema.Struct({
     type: Schema.optionalKey(Schema.Literals(["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"])),
     externalName: Schema.optionalKey(Schema.String),

@@ -28,10 +28,18 @@ export const FromNamespaces = Schema.Literals(["All", "Same", "Selector"])
 export type FromNamespaces = typeof FromNamespaces.Type
 
 export const AllowedRoutes = Schema.Struct({
-  namespaces: Schema.optionalKey(Schema.Struct({
-    from: Schema.optionalKey(FromNamespaces),
-    selector: Schema.optionalKey(LabelSelector)
-  }))
+  namespaces: Schema.optionalKey(
+    Schema.Struct({
+      from: Schema.optionalKey(FromNamespaces),
+      selector: Schema.optionalKey(LabelSelector)
+    }).check(
+      Schema.makeFilter((namespaces) =>
+        namespaces.from === "Selector" && namespaces.selector === undefined
+          ? "from: Selector needs a selector; add selector.matchLabels or selector.matchExpressions, or use Same or All"
+          : undefined
+      )
+    )
+  )
 })
 
 export const Listener = Schema.Struct({

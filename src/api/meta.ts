@@ -10,6 +10,22 @@ export const DnsLabel = Schema.String.check(
   Schema.isMaxLength(63)
 )
 
+/** RFC 1035 label: Service names (they become DNS labels, so no dots and a leading letter). */
+export const Rfc1035Label = Schema.String.check(
+  Schema.isPattern(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, {
+    message: "must be a lowercase RFC 1035 label (a-z, 0-9, '-'; starting with a letter, ending alphanumeric)"
+  }),
+  Schema.isMaxLength(63)
+)
+
+/** IANA service name: Service port names (at most 15 characters, at least one letter). */
+export const PortName = Schema.String.check(
+  Schema.isPattern(/^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]$|^[a-z]$/, {
+    message: "must be an IANA service name: lowercase letters, digits and single '-', at least one letter, at most 15 characters"
+  }),
+  Schema.isMaxLength(15)
+)
+
 /** RFC 1123 subdomain: most object names. */
 export const DnsSubdomain = Schema.String.check(
   Schema.isPattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {

@@ -29,8 +29,9 @@ const sortedUnique = (resources: ReadonlyArray<NamedResource>): ReadonlyArray<Na
   return [...byName.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 }
 
+/** Sorted, so that the message does not depend on the order objects arrived in. */
 const describeProblems = (problems: ReadonlyArray<DiscoveryProblem>): string =>
-  problems.map((p) => `Service ${p.namespace}/${p.service}: ${p.field} ${p.message}`).join("; ")
+  problems.map((p) => `Service ${p.namespace}/${p.service}: ${p.field} ${p.message}`).sort().join("; ")
 
 interface GatewayResult {
   readonly resources: ReadonlyArray<NamedResource> | undefined

@@ -1,7 +1,7 @@
 // What the connected proxies hold: per stream, the resource versions the
 // proxy acknowledged and the ones it refused. Feeds status and metrics.
 import { Context, Effect, Layer, Ref } from "effect"
-import type { Rejection } from "./protocol.ts"
+import type { Refusals } from "./protocol.ts"
 
 export interface ConnectedProxy {
   readonly stream: string
@@ -10,7 +10,7 @@ export interface ConnectedProxy {
   readonly peer: string
   /** Acknowledged versions of agentgateway resources. */
   readonly confirmed: ReadonlyMap<string, string>
-  readonly rejected: ReadonlyMap<string, Rejection>
+  readonly refused: Refusals
   /** Type URLs that got their first response acknowledged. */
   readonly readyTypes: ReadonlySet<string>
 }
@@ -22,7 +22,7 @@ export class DataPlane extends Context.Service<DataPlane, {
     stream: string,
     typeUrl: string,
     confirmed: ReadonlyMap<string, string>,
-    rejected: ReadonlyMap<string, Rejection>,
+    refused: Refusals,
     tracked: boolean
   ) => Effect.Effect<void>
   readonly proxies: Effect.Effect<ReadonlyArray<ConnectedProxy>>
@@ -34,19 +34,19 @@ export class DataPlane extends Context.Service<DataPlane, {
       return DataPlane.of({
         connect: (proxy) =>
           Ref.update(ref, (all) =>
-            new Map(all).set(proxy.stream, { ...proxy, confirmed: new Map(), rejected: new Map(), readyTypes: new Set() })),
+            new Map(all).set(proxy.stream, { ...proxy, confirmed: new Map(), refused: new Map(), readyTypes: new Set() })),
         disconnect: (stream) =>
           Ref.update(ref, (all) => {
             const next = new Map(all)
             next.delete(stream)
             return next
           }),
-        answered: (stream, typeUrl, confirmed, rejected, tracked) =>
+        answered: (stream, typeUrl, confirmed, refused, tracked) =>
           Ref.update(ref, (all) => {
             const proxy = all.get(stream)
             if (proxy === undefined) return all
             const readyTypes = new Set(proxy.readyTypes).add(typeUrl)
-            return new Map(all).set(stream, tracked ? { ...proxy, confirmed, rejected, readyTypes } : { ...proxy, readyTypes })
+            return new Map(all).set(stream, tracked ? { ...proxy, confirmed, refused, readyTypes } : { ...proxy, readyTypes })
           }),
         proxies: Effect.map(Ref.get(ref), (all) => [...all.values()])
       })

@@ -32,7 +32,7 @@ export const withDataPlane = (
     const desired = resourcesOf(snapshot.gateways.get(gateway) ?? new Map(), RESOURCE_TYPE_URL)
     const inSync = own.filter((proxy) =>
       [...desired.values()].every((r) =>
-        proxy.confirmed.get(r.name) === r.version || proxy.rejected.get(r.name)?.version === r.version
+        proxy.confirmed.get(r.name) === r.version || proxy.refused.get(r.name)?.has(r.version) === true
       )
     )
     if (inSync.length === 0) {
@@ -49,8 +49,9 @@ export const withDataPlane = (
     }
     const refused = new Map<string, string>()
     for (const proxy of inSync) {
-      for (const [name, rejection] of proxy.rejected) {
-        if (desired.get(name)?.version === rejection.version) refused.set(name, rejection.message)
+      for (const [name, versions] of proxy.refused) {
+        const message = versions.get(desired.get(name)?.version ?? "")
+        if (message !== undefined) refused.set(name, message)
       }
     }
     const refusedText = [...refused].map(([name, message]) => `${name}: ${message}`).join("; ")

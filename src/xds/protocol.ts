@@ -6,29 +6,22 @@ import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy
 import { parseNack, type NackEntry } from "./nack.ts"
 import { resourcesOf, type GatewayView, type VersionedResource } from "./snapshot.ts"
 
-export interface Rejection {
-  readonly version: string
-  readonly message: string
-}
+/** Versions a client refused, by resource name then version, with the proxy's message. */
+export type Refusals = ReadonlyMap<string, ReadonlyMap<string, string>>
 
 export interface TypeState {
   /** What the client holds once every response in flight has landed: the base of every diff. */
   readonly client: ReadonlyMap<string, string>
   /** What the client has acknowledged holding. */
   readonly confirmed: ReadonlyMap<string, string>
-  /** Versions the client refused; never sent again on this stream. */
-  readonly rejected: ReadonlyMap<string, Rejection>
-}
-
-interface Sent {
-  readonly version: string
-  /** The client's version before this response, restored when it is refused. */
-  readonly previous: string | undefined
+  /** Versions the client refused; never sent again on this stream while the resource exists. */
+  readonly refused: Refusals
 }
 
 export interface InFlight {
   readonly typeUrl: string
-  readonly sent: ReadonlyMap<string, Sent>
+  /** name → version sent */
+  readonly sent: ReadonlyMap<string, string>
   readonly removed: ReadonlyArray<string>
 }
 
@@ -49,12 +42,12 @@ export type StreamEvent =
 export type StreamOutput =
   | { readonly _tag: "Send"; readonly response: DeltaDiscoveryResponse; readonly trigger: "subscribe" | "update" }
   | {
-    /** The client answered a response; `state` is its acknowledged state now. */
+    /** The client answered a response; `confirmed` and `refused` are its acknowledged state now. */
     readonly _tag: "Answered"
     readonly typeUrl: string
     readonly nonce: string
     readonly confirmed: ReadonlyMap<string, string>
-    readonly rejected: ReadonlyMap<string, Rejection>
+    readonly refused: Refusals
     readonly errors: ReadonlyArray<NackEntry>
     readonly warnings: ReadonlyArray<NackEntry>
   }
@@ -62,6 +55,9 @@ export type StreamOutput =
 
 /** Responses kept for matching ACKs; a client this far behind has its oldest answers ignored. */
 export const MAX_IN_FLIGHT = 64
+
+/** Refused versions remembered per resource; older refusals are forgotten. */
+const MAX_REFUSALS_PER_RESOURCE = 8
 
 export const initialState = (noncePrefix: string, view: GatewayView): StreamState => ({
   noncePrefix,
@@ -74,7 +70,7 @@ export const initialState = (noncePrefix: string, view: GatewayView): StreamStat
 const diff = (desired: ReadonlyMap<string, VersionedResource>, type: TypeState) => {
   const send: Array<VersionedResource> = []
   for (const resource of desired.values()) {
-    if (type.client.get(resource.name) !== resource.version && type.rejected.get(resource.name)?.version !== resource.version) {
+    if (type.client.get(resource.name) !== resource.version && type.refused.get(resource.name)?.has(resource.version) !== true) {
       send.push(resource)
     }
   }
@@ -93,17 +89,12 @@ const respond = (
 ): [StreamState, StreamOutput] => {
   const nonce = `${state.noncePrefix}${state.nonceSeq + 1}`
   const client = new Map(type.client)
-  const rejected = new Map(type.rejected)
-  const sent = new Map<string, Sent>()
+  const sent = new Map<string, string>()
   for (const resource of send) {
-    sent.set(resource.name, { version: resource.version, previous: client.get(resource.name) })
+    sent.set(resource.name, resource.version)
     client.set(resource.name, resource.version)
-    rejected.delete(resource.name)
   }
-  for (const name of removed) {
-    client.delete(name)
-    rejected.delete(name)
-  }
+  for (const name of removed) client.delete(name)
   const inflight = new Map(state.inflight)
   inflight.set(nonce, { typeUrl, sent, removed })
   while (inflight.size > MAX_IN_FLIGHT) inflight.delete(inflight.keys().next().value!)
@@ -126,7 +117,7 @@ const respond = (
     controlPlane: undefined
   }
   const types = new Map(state.types)
-  types.set(typeUrl, { ...type, client, rejected })
+  types.set(typeUrl, { ...type, client })
   return [{ ...state, nonceSeq: state.nonceSeq + 1, inflight, types }, { _tag: "Send", response, trigger }]
 }
 
@@ -134,7 +125,7 @@ const subscribe = (state: StreamState, request: DeltaDiscoveryRequest): [StreamS
   const existing = state.types.get(request.typeUrl)
   const initial = new Map(Object.entries(request.initialResourceVersions))
   // A repeated subscription keeps what this stream already knows of the client.
-  const type: TypeState = existing ?? { client: initial, confirmed: initial, rejected: new Map() }
+  const type: TypeState = existing ?? { client: initial, confirmed: initial, refused: new Map() }
   const { removed, send } = diff(resourcesOf(state.view, request.typeUrl), type)
   // Always answer a subscription, even with nothing: the proxy is not ready until every type got one.
   const [next, output] = respond(state, request.typeUrl, type, send, removed, "subscribe")
@@ -155,34 +146,38 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
   } else {
     for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) errors.push(error)
   }
-  const client = new Map(type.client)
   const confirmed = new Map(type.confirmed)
-  const rejected = new Map(type.rejected)
+  const refused = new Map(type.refused)
   const failed = new Map(errors.map((error) => [error.name, error.message]))
-  for (const [name, sent] of flight.sent) {
+  // Partial acceptance: every resource not named in an error was applied.
+  for (const [name, version] of flight.sent) {
     const message = failed.get(name)
     if (message === undefined) {
-      confirmed.set(name, sent.version)
+      confirmed.set(name, version)
       continue
     }
-    rejected.set(name, { version: sent.version, message })
-    // Only roll back if nothing newer was sent meanwhile.
-    if (client.get(name) === sent.version) {
-      if (sent.previous === undefined) client.delete(name)
-      else client.set(name, sent.previous)
-    }
+    const versions = new Map(refused.get(name)).set(version, message)
+    while (versions.size > MAX_REFUSALS_PER_RESOURCE) versions.delete(versions.keys().next().value!)
+    refused.set(name, versions)
   }
   for (const name of flight.removed) confirmed.delete(name)
   const inflight = new Map(state.inflight)
   inflight.delete(nonce)
+  // What the client will hold: what it confirmed, with the responses still in flight applied in order.
+  const client = new Map(confirmed)
+  for (const other of inflight.values()) {
+    if (other.typeUrl !== flight.typeUrl) continue
+    for (const [name, version] of other.sent) client.set(name, version)
+    for (const name of other.removed) client.delete(name)
+  }
   const types = new Map(state.types)
-  types.set(flight.typeUrl, { client, confirmed, rejected })
+  types.set(flight.typeUrl, { client, confirmed, refused })
   return [{ ...state, inflight, types }, [{
     _tag: "Answered",
     typeUrl: flight.typeUrl,
     nonce,
     confirmed,
-    rejected,
+    refused,
     errors,
     warnings: detail?.warnings ?? []
   }]]
@@ -196,8 +191,8 @@ const update = (state: StreamState, view: GatewayView): [StreamState, ReadonlyAr
     const desired = resourcesOf(view, typeUrl)
     const { removed, send } = diff(desired, type)
     // Forget refusals of resources that are gone.
-    const rejected = new Map([...type.rejected].filter(([name]) => desired.has(name)))
-    const cleaned: TypeState = rejected.size === type.rejected.size ? type : { ...type, rejected }
+    const refused = new Map([...type.refused].filter(([name]) => desired.has(name)))
+    const cleaned: TypeState = refused.size === type.refused.size ? type : { ...type, refused }
     if (send.length === 0 && removed.length === 0) {
       if (cleaned !== type) next = { ...next, types: new Map(next.types).set(typeUrl, cleaned) }
       continue

@@ -87,7 +87,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
           break
         }
         case "Answered": {
-          yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.rejected, output.typeUrl === RESOURCE_TYPE_URL)
+          yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.refused, output.typeUrl === RESOURCE_TYPE_URL)
           if (output.errors.length > 0) {
             yield* metrics.nacked(gateway, output.typeUrl, output.errors.length)
             yield* Effect.logWarning(

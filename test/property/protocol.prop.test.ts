@@ -61,6 +61,8 @@ const initialVersions = fc.uniqueArray(
 type Action =
   | { readonly _tag: "Update"; readonly view: typeof viewSpec extends fc.Arbitrary<infer A> ? A : never }
   | { readonly _tag: "Touch" }
+  /** Changes one resource of the current view (content, or `undefined` to delete it): makes A→B→A histories likely. */
+  | { readonly _tag: "Mutate"; readonly type: TypeUrl; readonly name: string; readonly content: number | undefined }
   | { readonly _tag: "Answer"; readonly count: number }
   | { readonly _tag: "AnswerAll" }
   | { readonly _tag: "Resubscribe"; readonly type: TypeUrl }
@@ -69,6 +71,15 @@ type Action =
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: viewSpec.map((view) => ({ _tag: "Update" as const, view })) },
   { weight: 1, arbitrary: fc.constant({ _tag: "Touch" as const }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      _tag: fc.constant("Mutate" as const),
+      type: fc.constantFrom(...TYPES),
+      name: fc.constantFrom(...NAMES.slice(0, 2)),
+      content: fc.option(fc.integer({ min: 0, max: CONTENTS - 1 }), { nil: undefined })
+    })
+  },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }).map((count) => ({ _tag: "Answer" as const, count })) },
   { weight: 1, arbitrary: fc.constant({ _tag: "AnswerAll" as const }) },
   { weight: 1, arbitrary: fc.constantFrom(...TYPES).map((type) => ({ _tag: "Resubscribe" as const, type })) },
@@ -115,7 +126,12 @@ class SimClient {
   readonly holdings = new Map<string, Map<string, string>>()
   readonly queue: Array<Answer> = []
   readonly answered: Array<Answer> = []
-  constructor(readonly poison: ReadonlySet<string>, readonly warn: ReadonlySet<string>) {}
+  readonly poison: ReadonlySet<string>
+  readonly warn: ReadonlySet<string>
+  constructor(poison: ReadonlySet<string>, warn: ReadonlySet<string>) {
+    this.poison = poison
+    this.warn = warn
+  }
 
   held(type: string): Map<string, string> {
     const held = this.holdings.get(type) ?? new Map<string, string>()
@@ -194,7 +210,14 @@ const plain = (value: unknown): unknown => {
 
 const versionSet = (specs: ReadonlyArray<ResourceSpec>) => new Set(specs.map(versionOf))
 
-const run = (s: Scenario, options: { readonly answerAllAtEnd: boolean; readonly checkPurity?: boolean }): Trace => {
+interface RunOptions {
+  readonly answerAllAtEnd: boolean
+  /** The client answers every response before anything else happens (at most one response in flight per type). */
+  readonly prompt?: boolean
+  readonly checkPurity?: boolean
+}
+
+const run = (s: Scenario, options: RunOptions): Trace => {
   const client = new SimClient(versionSet(s.poison), versionSet(s.warn))
   let view = buildView(s.initial.resources, s.initial.explicitEmpty)
   let state = initialState(s.noncePrefix, view)
@@ -253,9 +276,20 @@ const run = (s: Scenario, options: { readonly answerAllAtEnd: boolean; readonly 
   }
 
   const second = s.firstType === ADDRESS_TYPE_URL ? RESOURCE_TYPE_URL : ADDRESS_TYPE_URL
+  const promptly = () => options.prompt === true ? answer(client.queue.length) : undefined
   subscribe(s.firstType)
+  promptly()
   s.actions.forEach((a, index) => {
     if (index === s.secondSubscribeAt) subscribe(second)
+    promptly()
+    act(a)
+    promptly()
+  })
+  if (s.actions.length <= s.secondSubscribeAt) subscribe(second)
+  if (options.answerAllAtEnd) answer(client.queue.length)
+  return { steps, state, client, view }
+
+  function act(a: Action) {
     switch (a._tag) {
       case "Update":
         view = buildView(a.view.resources, a.view.explicitEmpty)
@@ -264,6 +298,17 @@ const run = (s: Scenario, options: { readonly answerAllAtEnd: boolean; readonly 
         // A new view object with the same content.
         view = new Map([...view].map(([type, resources]) => [type, new Map(resources)]))
         return feed({ _tag: "Update", view })
+      case "Mutate": {
+        const next = new Map([...view].map(([type, resources]) => [type, new Map(resources)]))
+        const resources = next.get(a.type) ?? new Map<string, VersionedResource>()
+        if (a.content === undefined) resources.delete(a.name)
+        else {
+          const spec = { type: a.type, name: a.name, content: a.content }
+          resources.set(a.name, { name: a.name, version: versionOf(spec), bytes: bytesOf(spec) })
+        }
+        view = next.set(a.type, resources)
+        return feed({ _tag: "Update", view })
+      }
       case "Answer":
         return answer(a.count)
       case "AnswerAll":
@@ -273,10 +318,7 @@ const run = (s: Scenario, options: { readonly answerAllAtEnd: boolean; readonly 
       case "Stale":
         return stale(a.kind, a.nack)
     }
-  })
-  if (s.actions.length <= s.secondSubscribeAt) subscribe(second)
-  if (options.answerAllAtEnd) answer(client.queue.length)
-  return { steps, state, client, view }
+  }
 }
 
 const sends = (outputs: ReadonlyArray<StreamOutput>) =>
@@ -284,6 +326,110 @@ const sends = (outputs: ReadonlyArray<StreamOutput>) =>
 
 /** PROP_RUNS raises the number of runs for a deeper search. */
 const RUNS = { numRuns: Number(process.env["PROP_RUNS"] ?? 250) }
+
+// ---------------------------------------------------------------------------
+// Checks shared by several regimes
+
+/** Every resource the client holds is in the final view, at its desired version unless that version is refused. */
+const checkConvergedExceptRefused = (trace: Trace) => {
+  for (const type of TYPES) {
+    const desired = desiredVersions(trace.view, type)
+    const held = trace.client.held(type)
+    for (const name of held.keys()) assert.isTrue(desired.has(name), `client still holds ${name}, gone from ${type}`)
+    for (const [name, version] of desired) {
+      if (trace.client.poison.has(version)) {
+        // Refused: kept at an earlier (accepted) version, or not held at all.
+        assert.notStrictEqual(held.get(name), version)
+      } else {
+        assert.strictEqual(held.get(name), version, `client holds ${name} at the wrong version`)
+      }
+    }
+  }
+}
+
+/** Once the client refused R at V while V was desired, no Send carries R at V until the desired version moves. */
+const checkNoResendOfRefused = (trace: Trace) => {
+  const blocked = new Map<string, string>()
+  const key = (type: string, name: string) => `${type}\n${name}`
+  for (const step of trace.steps) {
+    if (step.event._tag === "Update") {
+      for (const [k, version] of blocked) {
+        const [type, name] = k.split("\n") as [string, string]
+        if (desiredVersions(step.view, type).get(name) !== version) blocked.delete(k)
+      }
+    }
+    if (step.answer !== undefined) {
+      const desired = desiredVersions(step.view, step.answer.typeUrl)
+      for (const [name, version] of step.answer.refused) {
+        if (desired.get(name) === version) blocked.set(key(step.answer.typeUrl, name), version)
+      }
+    }
+    for (const { response } of sends(step.outputs)) {
+      for (const resource of response.resources) {
+        assert.notStrictEqual(
+          blocked.get(key(response.typeUrl, resource.name)),
+          resource.version,
+          `${resource.name} resent at its refused version in ${response.nonce}`
+        )
+      }
+    }
+  }
+}
+
+// Minimal counterexamples of the rollback bug in `answer` (src/xds/protocol.ts): a NACK of
+// an older response rolls the client back although a later in-flight response re-sent the
+// same version, so the server's picture of the client goes wrong. See the report.
+const R = "route/ns/gw.mcp.mcp"
+const rollbackCounterexamples: ReadonlyArray<Scenario> = [
+  // A resource the client still holds is never removed.
+  {
+    noncePrefix: "",
+    initial: { resources: [{ type: RESOURCE_TYPE_URL, name: R, content: 0 }], explicitEmpty: false },
+    firstType: RESOURCE_TYPE_URL,
+    initialVersions: { [ADDRESS_TYPE_URL]: [], [RESOURCE_TYPE_URL]: [] },
+    secondSubscribeAt: 9,
+    actions: [
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 1 },
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 0 },
+      { _tag: "AnswerAll" },
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: undefined }
+    ],
+    poison: [{ type: RESOURCE_TYPE_URL, name: R, content: 0 }],
+    warn: []
+  },
+  // A resource the client lost is never sent again.
+  {
+    noncePrefix: "",
+    initial: { resources: [{ type: RESOURCE_TYPE_URL, name: R, content: 1 }], explicitEmpty: false },
+    firstType: RESOURCE_TYPE_URL,
+    initialVersions: { [ADDRESS_TYPE_URL]: [], [RESOURCE_TYPE_URL]: [{ name: R, content: 2 }] },
+    secondSubscribeAt: 9,
+    actions: [
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: undefined },
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 1 },
+      { _tag: "AnswerAll" },
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 2 }
+    ],
+    poison: [{ type: RESOURCE_TYPE_URL, name: R, content: 1 }],
+    warn: []
+  },
+  // A refused version is sent again while it stays the desired one.
+  {
+    noncePrefix: "",
+    initial: { resources: [{ type: RESOURCE_TYPE_URL, name: R, content: 0 }], explicitEmpty: false },
+    firstType: RESOURCE_TYPE_URL,
+    initialVersions: { [ADDRESS_TYPE_URL]: [], [RESOURCE_TYPE_URL]: [] },
+    secondSubscribeAt: 9,
+    actions: [
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 2 },
+      { _tag: "Mutate", type: RESOURCE_TYPE_URL, name: R, content: 0 },
+      { _tag: "Answer", count: 2 },
+      { _tag: "Touch" }
+    ],
+    poison: [{ type: RESOURCE_TYPE_URL, name: R, content: 0 }, { type: RESOURCE_TYPE_URL, name: R, content: 2 }],
+    warn: []
+  }
+]
 
 // ---------------------------------------------------------------------------
 
@@ -314,37 +460,33 @@ describe("delta xDS reducer", () => {
     )
   })
 
-  it("never resends a refused version while it stays the desired one", () => {
+  it("with NACKs answered promptly, converges on every resource whose desired version the client accepts", () => {
     fc.assert(
-      fc.property(scenario({ poison: true }), (s) => {
-        const trace = run(s, { answerAllAtEnd: true })
-        const blocked = new Map<string, string>()
-        const key = (type: string, name: string) => `${type}\n${name}`
-        for (const step of trace.steps) {
-          if (step.event._tag === "Update") {
-            for (const [k, version] of blocked) {
-              const [type, name] = k.split("\n") as [string, string]
-              if (desiredVersions(step.view, type).get(name) !== version) blocked.delete(k)
-            }
-          }
-          if (step.answer !== undefined && !step.stale) {
-            const desired = desiredVersions(step.view, step.answer.typeUrl)
-            for (const [name, version] of step.answer.refused) {
-              if (desired.get(name) === version) blocked.set(key(step.answer.typeUrl, name), version)
-            }
-          }
-          for (const { response } of sends(step.outputs)) {
-            for (const resource of response.resources) {
-              assert.notStrictEqual(
-                blocked.get(key(response.typeUrl, resource.name)),
-                resource.version,
-                `${resource.name} resent at its refused version in ${response.nonce}`
-              )
-            }
-          }
-        }
-      }),
+      fc.property(scenario({ poison: true }), (s) => checkConvergedExceptRefused(run(s, { answerAllAtEnd: true, prompt: true }))),
       RUNS
+    )
+  })
+
+  it("with NACKs answered promptly, never resends a refused version while it stays the desired one", () => {
+    fc.assert(
+      fc.property(scenario({ poison: true }), (s) => checkNoResendOfRefused(run(s, { answerAllAtEnd: true, prompt: true }))),
+      RUNS
+    )
+  })
+
+  // Regression: NACKs answered after later responses were sent once rolled the client's
+  // state back wrongly; the counterexamples that showed it run first.
+  it("with NACKs answered late, converges on every resource whose desired version the client accepts", () => {
+    fc.assert(
+      fc.property(scenario({ poison: true }), (s) => checkConvergedExceptRefused(run(s, { answerAllAtEnd: true }))),
+      { ...RUNS, examples: rollbackCounterexamples.slice(0, 2).map((s) => [s]) }
+    )
+  })
+
+  it("with NACKs answered late, never resends a refused version while it stays the desired one", () => {
+    fc.assert(
+      fc.property(scenario({ poison: true }), (s) => checkNoResendOfRefused(run(s, { answerAllAtEnd: true }))),
+      { ...RUNS, examples: rollbackCounterexamples.slice(2).map((s) => [s]) }
     )
   })
 
@@ -358,32 +500,11 @@ describe("delta xDS reducer", () => {
           const output = step.outputs[0]!
           assert.strictEqual(output._tag, "Answered")
           if (output._tag !== "Answered") continue
+          // Holds in every regime: the client never holds a version it refused, and confirmed says exactly that.
           assert.deepStrictEqual(output.confirmed, step.answer.heldAfter, `confirmed after ${output.nonce}`)
           assert.deepStrictEqual(output.errors.map((e) => e.name).sort(), [...step.answer.refused.keys()].sort())
           assert.deepStrictEqual(output.warnings.map((e) => e.name).sort(), [...step.answer.warned].sort())
-          for (const [name, version] of step.answer.refused) assert.strictEqual(output.rejected.get(name)?.version, version)
-        }
-      }),
-      RUNS
-    )
-  })
-
-  it("with NACKs, converges on every resource whose desired version the client accepts", () => {
-    fc.assert(
-      fc.property(scenario({ poison: true }), (s) => {
-        const trace = run(s, { answerAllAtEnd: true })
-        for (const type of TYPES) {
-          const desired = desiredVersions(trace.view, type)
-          const held = trace.client.held(type)
-          for (const name of held.keys()) assert.isTrue(desired.has(name), `client still holds ${name}, gone from ${type}`)
-          for (const [name, version] of desired) {
-            if (trace.client.poison.has(version)) {
-              // Refused: kept at an earlier (accepted) version, or not held at all.
-              assert.notStrictEqual(held.get(name), version)
-            } else {
-              assert.strictEqual(held.get(name), version, `client holds ${name} at the wrong version`)
-            }
-          }
+          for (const [name, version] of step.answer.refused) assert.isTrue(output.refused.get(name)?.has(version) === true)
         }
       }),
       RUNS
@@ -427,7 +548,7 @@ describe("delta xDS reducer", () => {
           assert.strictEqual(s.outputs[0]!._tag, "Ignored")
           assert.deepStrictEqual(plain(s.after), plain(s.before))
         }
-        // And, at the end: every answered nonce, a nonce not yet issued, and every in-flight nonce with the wrong type.
+        // And at the end: every answered nonce, a nonce not yet issued, every in-flight nonce with the wrong type.
         const errorDetail = nack ? { errorDetail: { code: 0, message: `[{"key":"${NAMES[0]}","error":"x"}]` } } : {}
         for (const done of trace.client.answered) {
           checkIgnored(trace.state, DeltaDiscoveryRequest.fromPartial({ typeUrl: done.typeUrl, responseNonce: done.nonce, ...errorDetail }))
@@ -512,6 +633,29 @@ describe("delta xDS reducer: reconnect with initial_resource_versions", () => {
       const response = reconnect({ ...current, "route/ns/gone.mcp.mcp": "v1" })
       assert.deepStrictEqual(response.resources, [])
       assert.deepStrictEqual(response.removedResources, ["route/ns/gone.mcp.mcp"])
+    }))
+
+  it.effect("a NACK whose detail is not the JSON array refuses every resource of that response", () =>
+    Effect.sync(() => {
+      const [subscribed, [sent]] = step(
+        initialState("r", view),
+        { _tag: "Request", request: DeltaDiscoveryRequest.fromPartial({ typeUrl: RESOURCE_TYPE_URL }) }
+      )
+      assert.strictEqual(sent?._tag, "Send")
+      if (sent?._tag !== "Send") return
+      const nack = DeltaDiscoveryRequest.fromPartial({
+        typeUrl: RESOURCE_TYPE_URL,
+        responseNonce: sent.response.nonce,
+        errorDetail: { code: 0, message: "proxy could not parse the response" }
+      })
+      const [after, [answered]] = step(subscribed, { _tag: "Request", request: nack })
+      assert.strictEqual(answered?._tag, "Answered")
+      if (answered?._tag !== "Answered") return
+      assert.deepStrictEqual(answered.errors.map((e) => e.name).sort(), Object.keys(current).sort())
+      assert.deepStrictEqual(answered.confirmed, new Map())
+      // Nothing is resent while the view stays the same.
+      const [, outputs] = step(after, { _tag: "Update", view: new Map(view) })
+      assert.deepStrictEqual(outputs, [])
     }))
 
   it.effect("a client that left out a refused resource gets it again", () =>

@@ -30,13 +30,13 @@ const translation = translate(world, defaultTranslateOptions)
 const snapshot = buildSnapshot(translation, emptySnapshot)
 const current = new Map([...resourcesOf(snapshot.gateways.get("ns/gw")!, RESOURCE_TYPE_URL).values()].map((r) => [r.name, r.version]))
 
-const proxy = (confirmed: Map<string, string>, rejected = new Map<string, { version: string; message: string }>()): ConnectedProxy => ({
+const proxy = (confirmed: Map<string, string>, refused = new Map<string, Map<string, string>>()): ConnectedProxy => ({
   stream: "s1",
   nodeId: "n",
   gateway: "ns/gw",
   peer: "p",
   confirmed,
-  rejected,
+  refused,
   readyTypes: new Set()
 })
 
@@ -65,7 +65,7 @@ describe("withDataPlane", () => {
     const routeName = "route/ns/gw.mcp.mcp"
     const confirmed = new Map(current)
     confirmed.delete(routeName)
-    const status = gatewayStatus([proxy(confirmed, new Map([[routeName, { version: current.get(routeName)!, message: "bad route" }]]))])
+    const status = gatewayStatus([proxy(confirmed, new Map([[routeName, new Map([[current.get(routeName)!, "bad route"]])]]))])
     expect(conditionOf(status.conditions, "Programmed")).toMatchObject({ status: "True" })
     expect(conditionOf(status.conditions, "Programmed").message).toContain(`${routeName}: bad route`)
     expect(conditionOf(status.listeners[0]!.conditions, "ResolvedRefs")).toMatchObject({ status: "False", reason: "RejectedByProxy" })
