@@ -1,4 +1,5 @@
 // Discovery: which Service ports are agent backends, and how the proxy reaches them.
+import { isIP } from "node:net"
 import type { Service, ServicePort } from "../api/core.ts"
 import { namespaceOf } from "../api/meta.ts"
 import { mcpTargetName, serviceBackendKey } from "./names.ts"
@@ -61,6 +62,11 @@ export interface Discovery {
 
 const validPath = (path: string): boolean => path.startsWith("/") && !/\s/.test(path)
 
+/** A DNS name (labels of letters, digits and '-', an optional trailing dot) or an IP address. */
+const isHost = (host: string): boolean =>
+  isIP(host) !== 0 ||
+  (host.length <= 253 && /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i.test(host))
+
 /** Every agent backend a Service offers, for the protocols asked for. */
 export const discoverService = (
   service: Service,
@@ -90,8 +96,13 @@ export const discoverService = (
   }
 
   const external = service.spec.type === "ExternalName"
-  if (external && (service.spec.externalName ?? "") === "") {
-    problem("spec.externalName", "is empty on an ExternalName Service; set the DNS name the Service points to")
+  if (external && !isHost(service.spec.externalName ?? "")) {
+    problem(
+      "spec.externalName",
+      service.spec.externalName === undefined || service.spec.externalName === ""
+        ? "is empty on an ExternalName Service; set the DNS name the Service points to"
+        : `"${service.spec.externalName}" is neither a DNS name nor an IP address; set the host the Service points to`
+    )
     return { backends: [], problems }
   }
   const headless = service.spec.clusterIP === "None"
