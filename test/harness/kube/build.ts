@@ -1,14 +1,17 @@
 // Builds kube-apiserver and etcd from the Go module proxy into a cache folder, once per version
 // set, and locates the Gateway API CRDs in the Go module cache. Later calls only read a stamp.
 import { access, constants, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnTracked } from "./proc.ts";
 
+// The newest releases whose go.mod accepts the local Go 1.26 (gateway-api v1.7.0 needs go 1.27).
+// etcd 3.6 is what Kubernetes 1.37 is tested against. Changing a version starts a new cache folder.
 export const versions = {
   kubernetes: "v1.37.2",
   etcd: "v3.6.16",
-  gatewayApi: "v1.7.0",
+  gatewayApi: "v1.6.3",
 } as const;
 
 export interface Binaries {
@@ -23,17 +26,20 @@ export interface EnsureOptions {
 
 type Log = (line: string) => void;
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const heartbeatMs = 30_000;
 
-const defaultLog: Log = (line) => {
+export const defaultLog: Log = (line) => {
   process.stderr.write(`[kube-harness] ${line}\n`);
 };
 
-/** `$AGENTPLANE_KUBE_CACHE` (default `<repo>/.cache/kube`) plus a folder named for the versions. */
+/**
+ * `$AGENTPLANE_KUBE_CACHE` (default `~/.cache/agentplane/kube`, outside the checkout so that every
+ * clone on a machine shares one build) plus a folder named for the versions.
+ */
 export const cacheDir = (): string =>
   path.join(
-    process.env["AGENTPLANE_KUBE_CACHE"] ?? path.join(repoRoot, ".cache", "kube"),
+    process.env["AGENTPLANE_KUBE_CACHE"] ??
+      path.join(process.env["XDG_CACHE_HOME"] ?? path.join(os.homedir(), ".cache"), "agentplane", "kube"),
     `k8s-${versions.kubernetes}_etcd-${versions.etcd}_gwapi-${versions.gatewayApi}`,
   );
 
@@ -93,11 +99,16 @@ async function buildAll(dir: string, log: Log): Promise<Binaries> {
   const gateway = await goModDownload(dir, `sigs.k8s.io/gateway-api@${versions.gatewayApi}`, log);
   const gatewayApiCrdDir = path.join(gateway.Dir, "config", "crd", "standard");
 
-  log(`building etcd ${versions.etcd} (first run only, takes a minute or two)…`);
-  await buildEtcd(dir, p.etcd, log);
-
-  log(`building kube-apiserver ${versions.kubernetes} (first run only, takes several minutes)…`);
-  await buildKubeApiServer(dir, p.kubeApiServer, log);
+  // A binary only lands in bin/ by a rename after a successful build, so one found there (from an
+  // interrupted earlier run) is complete and needs no rebuild.
+  if (!(await exists(p.etcd, constants.X_OK))) {
+    log(`building etcd ${versions.etcd} (first run only, takes a few minutes)…`);
+    await buildEtcd(dir, p.etcd, log);
+  }
+  if (!(await exists(p.kubeApiServer, constants.X_OK))) {
+    log(`building kube-apiserver ${versions.kubernetes} (first run only, takes 10 to 15 minutes on 2 cores)…`);
+    await buildKubeApiServer(dir, p.kubeApiServer, log);
+  }
 
   const seconds = Math.round((Date.now() - started) / 1000);
   await writeFile(p.stamp, `${JSON.stringify({ versions, gatewayApiCrdDir, builtAt: new Date().toISOString(), seconds }, null, 2)}\n`);
@@ -157,8 +168,10 @@ async function goBuild(moduleDir: string, output: string, pkg: string, ldflags: 
   // Build next to the target, then rename, so a half-written binary is never picked up.
   const temporary = `${output}.tmp-${process.pid}`;
   const args = ["build", "-v", "-trimpath", `-ldflags=${["-s", "-w", ...ldflags].join(" ")}`, "-o", temporary, pkg];
+  // `-v` names each package as it is compiled; the dependency count turns that into progress.
+  const total = (await runGo(moduleDir, ["list", "-deps", pkg], `${label}: listing packages`, log)).trim().split("\n").length;
   try {
-    await runGo(moduleDir, args, label, log);
+    await runGo(moduleDir, args, label, log, `of ${total} packages`);
     await rename(temporary, output);
   } finally {
     await rm(temporary, { force: true });
@@ -177,7 +190,7 @@ async function goModDownload(dir: string, moduleAtVersion: string, log: Log): Pr
 const routine = /^(go: (downloading|added|upgraded|finding) |[\w.\-~]+(\/[\w.\-~+]+)*$)/;
 
 /** Runs `go`, logging a heartbeat every 30 s; returns stdout, throws with the output's tail. */
-async function runGo(cwd: string, args: string[], label: string, log: Log): Promise<string> {
+async function runGo(cwd: string, args: string[], label: string, log: Log, unit = "steps"): Promise<string> {
   // CGO off: static binaries, no C toolchain needed. GOWORK off: ignore any go.work above the cache.
   const env = { ...process.env, CGO_ENABLED: "0", GOWORK: "off" };
   const proc = spawnTracked("go", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -206,13 +219,13 @@ async function runGo(cwd: string, args: string[], label: string, log: Log): Prom
     }
   });
   const heartbeat = setInterval(() => {
-    log(`${label}… ${formatDuration(Date.now() - started)} elapsed, ${routineLines} steps done${latest ? `, latest: ${latest}` : ""}`);
+    log(`${label}… ${formatDuration(Date.now() - started)} elapsed, ${routineLines} ${unit} done${latest ? `, latest: ${latest}` : ""}`);
   }, heartbeatMs);
 
   const result = await proc.exited.finally(() => clearInterval(heartbeat));
   if (partial) tail.push(partial);
   if (result !== "0") {
-    throw new Error(`go ${args.join(" ")} (in ${cwd}) failed: ${result}\n${tail.join("\n")}`);
+    throw new Error(`go ${args.join(" ")} (in ${cwd}) failed: ${result}\n${tail.join("\n")}\n${stdout.slice(-4000)}`);
   }
   if (Date.now() - started > heartbeatMs) log(`${label}: done in ${formatDuration(Date.now() - started)}`);
   return stdout;

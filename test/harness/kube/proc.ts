@@ -2,7 +2,8 @@
 //
 // Each child runs in its own process group (so helpers it forks die with it) and gets a
 // watchdog: a one-line `sh` that blocks reading a pipe from us. When Node exits for any
-// reason, even SIGKILL, the pipe closes and the watchdog kills the whole group.
+// reason, even SIGKILL, the pipe closes and the watchdog kills the whole group (and can delete
+// the process's data). While the child runs normally, the watchdog is never told anything.
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import type { Socket } from "node:net";
 
@@ -19,6 +20,8 @@ export interface SpawnOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly stdio: StdioOptions;
+  /** A path the watchdog deletes after killing the group, if Node dies first. */
+  readonly removeOnDeath?: string;
 }
 
 const live = new Set<number>();
@@ -59,7 +62,8 @@ export function spawnTracked(command: string, args: ReadonlyArray<string>, optio
   }
   live.add(pid);
 
-  const watchdog = spawn("sh", ["-c", 'read -r _line; kill -9 "-$1" 2>/dev/null', "kube-harness-watchdog", String(pid)], {
+  const script = 'read -r _line; kill -9 "-$1" 2>/dev/null; [ -z "$2" ] || rm -rf -- "$2"';
+  const watchdog = spawn("sh", ["-c", script, "kube-harness-watchdog", String(pid), options.removeOnDeath ?? ""], {
     stdio: ["pipe", "ignore", "ignore"],
     detached: true,
   });
@@ -74,6 +78,8 @@ export function spawnTracked(command: string, args: ReadonlyArray<string>, optio
 
   const stop = async (signal: NodeJS.Signals = "SIGKILL", graceMs = 10_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // An unref'd child's exit would not keep Node alive long enough for us to see it.
+    child.ref();
     killGroup(pid, signal);
     if (signal !== "SIGKILL") {
       let timer: NodeJS.Timeout | undefined;
