@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // agentplane's command line: `render` prints what would be served, `serve` serves it.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { hostname } from "node:os"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configDump } from "./admin/configDump.ts"
 import { AdminListenError } from "./admin/server.ts"
 import { describeProblem, SourceError } from "./api/source.ts"
 import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
-import { loggerLayer, serveLayer } from "./main.ts"
+import { KubeConfigError } from "./kube/kubeApi.ts"
+import { kubeServeLayer, loggerLayer, serveLayer } from "./main.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
@@ -26,9 +28,12 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
 /** Failures a user can act on end with one readable line on stderr, not a stack trace. */
-const reportFailure = <A, R>(effect: Effect.Effect<A, SourceError | XdsListenError | AdminListenError, R>) =>
+const reportFailure = <A, R>(
+  effect: Effect.Effect<A, SourceError | XdsListenError | AdminListenError | KubeConfigError, R>
+) =>
   effect.pipe(
     Effect.catchTags({
+      KubeConfigError: (error) => fail(error.message),
       SourceError: (error) => fail(error.message),
       XdsListenError: (error) => fail(`cannot serve xDS on ${error.address}: ${error.message}`),
       AdminListenError: (error) => fail(`cannot serve the admin endpoints on ${error.address}: ${error.message}`)
@@ -75,16 +80,50 @@ const render = Command.make(
 const serve = Command.make(
   "serve",
   {
-    from,
+    from: Flag.String("from").pipe(
+      Flag.withDescription("Serve a directory of YAML manifests (read recursively, watched)"),
+      Flag.optional
+    ),
+    kube: Flag.Boolean("kube").pipe(
+      Flag.withDescription("Watch the Kubernetes API and write status (the default in a cluster or with KUBECONFIG set)"),
+      Flag.withDefault(false)
+    ),
+    kubeconfig: Flag.String("kubeconfig").pipe(Flag.withDescription("kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"), Flag.optional),
     controllerName,
     clusterDomain,
+    agentgateway: Flag.Literals("agentgateway", ["enabled", "disabled"]).pipe(
+      Flag.withDescription("Program agentgateway Gateways (disabled: serve nothing and write no status)"),
+      Flag.withDefault("enabled")
+    ),
     xdsAddress: Flag.String("xds-address").pipe(Flag.withDescription("HOST:PORT for delta xDS"), Flag.withDefault("127.0.0.1:9978")),
     adminAddress: Flag.String("admin-address").pipe(
       Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
       Flag.withDefault("127.0.0.1:9095")
+    ),
+    leaderElectionNamespace: Flag.String("leader-election-namespace").pipe(
+      Flag.withDescription("Namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)"),
+      Flag.optional
+    ),
+    leaderElectionId: Flag.String("leader-election-id").pipe(Flag.withDescription("Name of the Lease"), Flag.withDefault("agentplane")),
+    leaseDuration: Flag.Int("lease-duration").pipe(
+      Flag.withDescription("Seconds a leader holds the Lease without renewing it"),
+      Flag.withDefault(15)
     )
   },
   Effect.fn(function*(flags) {
+    const from = Option.getOrUndefined(flags.from)
+    const inCluster = process.env["KUBERNETES_SERVICE_HOST"] !== undefined || process.env["KUBECONFIG"] !== undefined
+    if (from !== undefined && flags.kube) return yield* fail("--from and --kube exclude each other: serve either files or the cluster")
+    if (from === undefined && !flags.kube && !inCluster) {
+      return yield* fail("nothing to serve: give --from DIR (a directory of manifests) or --kube (the Kubernetes API)")
+    }
+    const options = {
+      controllerName: flags.controllerName,
+      clusterDomain: flags.clusterDomain,
+      xdsAddress: flags.xdsAddress,
+      adminAddress: flags.adminAddress,
+      agentgateway: flags.agentgateway === "enabled"
+    }
     const program = Effect.gen(function*() {
       const xds = yield* XdsServer
       const store = yield* SnapshotStore
@@ -97,14 +136,24 @@ const serve = Command.make(
       yield* Console.log(
         lines.length === 0
           ? "agentplane is serving, but no gateway is programmed yet: add a Gateway of a GatewayClass with controllerName " +
-            `${flags.controllerName} to ${flags.from}`
+            `${flags.controllerName}${from === undefined ? "" : ` to ${from}`}`
           : `agentplane is serving. Start an agentgateway proxy per gateway (agentgateway.yaml may hold just "config: {}"):\n${lines.join("\n")}`
       )
       return yield* Effect.never
     })
-    yield* program.pipe(Effect.provide(serveLayer(flags)))
+    if (from !== undefined) return yield* program.pipe(Effect.provide(serveLayer({ ...options, from })))
+    yield* program.pipe(Effect.provide(kubeServeLayer({
+      ...options,
+      kubeconfig: Option.getOrUndefined(flags.kubeconfig),
+      leaderElection: {
+        namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? process.env["POD_NAMESPACE"] ?? "default",
+        name: flags.leaderElectionId,
+        identity: process.env["POD_NAME"] ?? `${hostname()}-${process.pid}`,
+        leaseDurationSeconds: flags.leaseDuration
+      }
+    })))
   }, reportFailure)
-).pipe(Command.withDescription("Serve agentgateway configuration over delta xDS, watching the manifests for changes"))
+).pipe(Command.withDescription("Serve agentgateway configuration over delta xDS, from a directory of manifests or the Kubernetes API"))
 
 const agentplane = Command.make("agentplane").pipe(
   Command.withDescription("Control plane for agentgateway: Gateway API in, delta xDS out"),

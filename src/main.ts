@@ -5,6 +5,11 @@ import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
 import { describeProblem, Source } from "./api/source.ts"
 import { directorySource } from "./files/directorySource.ts"
+import { EventRecorder } from "./kube/events.ts"
+import { KubeApi } from "./kube/kubeApi.ts"
+import { LeaderElection, type LeaderElectionOptions } from "./kube/leaderElection.ts"
+import { statusWriter } from "./kube/statusWriter.ts"
+import { watchSource } from "./kube/watchSource.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
@@ -13,13 +18,23 @@ import { XdsServer } from "./xds/server.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
 
 export interface ServeOptions extends TranslateOptions {
-  readonly from: string
   readonly xdsAddress: string
   readonly adminAddress: string
+  /** When false, nothing is programmed and no status is written (the integration is switched off). */
+  readonly agentgateway?: boolean
+}
+
+export interface FileServeOptions extends ServeOptions {
+  readonly from: string
+}
+
+export interface KubeServeOptions extends ServeOptions {
+  readonly kubeconfig: string | undefined
+  readonly leaderElection: LeaderElectionOptions
 }
 
 /** Translates every update of the Source and publishes the result. */
-export const reconciler = (options: TranslateOptions) =>
+export const reconciler = (options: ServeOptions) =>
   Layer.effectDiscard(Effect.gen(function*() {
     const source = yield* Source
     const store = yield* SnapshotStore
@@ -29,7 +44,9 @@ export const reconciler = (options: TranslateOptions) =>
     yield* source.updates.pipe(
       Stream.runForEach((update) =>
         Effect.gen(function*() {
-          const translation = translate(update.world, options)
+          const translation = options.agentgateway === false
+            ? { gateways: new Map(), statuses: [] }
+            : translate(update.world, options)
           yield* metrics.translated
           const statuses = sortStatuses([...translation.statuses, ...problemStatuses(update.problems)])
           const changed = yield* store.publish({ ...translation, statuses }, update.problems)
@@ -59,12 +76,28 @@ export const loggerLayer = Logger.layer([
   Logger.withConsoleError(process.stderr.isTTY ? Logger.formatLogFmt : Logger.formatJson)
 ])
 
-export const serveLayer = (options: ServeOptions) => {
-  const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer)
-  const servers = Layer.mergeAll(XdsServer.layer(options.xdsAddress), AdminServer.layer(options.adminAddress))
-  // The reconciler is built first: it returns once the first configuration is published.
-  return servers.pipe(
-    Layer.provide(reconciler(options).pipe(Layer.provide(directorySource(options.from)))),
+const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer)
+
+/**
+ * Admin endpoints start first (liveness answers while the first configuration is read); the xDS
+ * server starts only once `background` has published it, so no proxy is ever served an empty one.
+ */
+const compose = <E, R>(options: ServeOptions, background: Layer.Layer<never, E, R>) =>
+  XdsServer.layer(options.xdsAddress).pipe(
+    Layer.provide(background),
+    Layer.provideMerge(AdminServer.layer(options.adminAddress)),
     Layer.provideMerge(core)
   )
+
+/** File mode: a directory of manifests, watched. */
+export const serveLayer = (options: FileServeOptions) =>
+  compose(options, reconciler(options).pipe(Layer.provide(directorySource(options.from))))
+
+/** Kubernetes mode: informers in, status and Events out; only the leader writes. */
+export const kubeServeLayer = (options: KubeServeOptions) => {
+  const writer = statusWriter.pipe(
+    Layer.provide(Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity)))
+  )
+  const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(watchSource)), writer)
+  return compose(options, background).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
 }

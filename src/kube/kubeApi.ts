@@ -1,0 +1,92 @@
+// A small client for the Kubernetes API: credentials and TLS from a
+// KubeConfig (@kubernetes/client-node), requests over undici. Informers use
+// the same KubeConfig.
+import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node"
+import { Context, Effect, Layer, Schema } from "effect"
+import { fetch } from "undici"
+
+export class KubeApiError extends Schema.TaggedError<KubeApiError>()("KubeApiError", {
+  method: Schema.String,
+  path: Schema.String,
+  /** HTTP status, or 0 when the server could not be reached. */
+  status: Schema.Number,
+  reason: Schema.String,
+  message: Schema.String
+}) {}
+
+export class KubeConfigError extends Schema.TaggedError<KubeConfigError>()("KubeConfigError", {
+  message: Schema.String
+}) {}
+
+export interface KubeStatus {
+  readonly reason?: string
+  readonly message?: string
+}
+
+export type RequestBody =
+  | { readonly contentType: "application/json" | "application/merge-patch+json"; readonly json: unknown }
+  | { readonly contentType: "application/apply-patch+yaml"; readonly json: unknown }
+
+export class KubeApi extends Context.Service<KubeApi, {
+  readonly config: KubeConfig
+  readonly request: <A = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) => Effect.Effect<A, KubeApiError>
+}>()("agentplane/kube/KubeApi") {
+  /** From a kubeconfig file, `$KUBECONFIG`, or the in-cluster service account. */
+  static readonly layer = (kubeconfig: string | undefined) =>
+    Layer.effect(
+      KubeApi,
+      Effect.gen(function*() {
+        const config = yield* Effect.try({
+          try: () => {
+            const config = new KubeConfig()
+            if (kubeconfig !== undefined) config.loadFromFile(kubeconfig)
+            else config.loadFromDefault()
+            if (config.getCurrentCluster() === null) throw new Error("it names no current cluster")
+            return config
+          },
+          catch: (cause) =>
+            new KubeConfigError({
+              message: `cannot load the Kubernetes configuration${kubeconfig === undefined ? "" : ` from ${kubeconfig}`}: ${
+                cause instanceof Error ? cause.message : String(cause)
+              }; pass --kubeconfig, set KUBECONFIG, or run in a cluster`
+            })
+        })
+        const server = config.getCurrentCluster()!.server
+        const request = <A>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) =>
+          Effect.tryPromise({
+            try: async (signal) => {
+              const url = `${server}${path}`
+              const context = new RequestContext(url, HttpMethod[method])
+              await config.applySecurityAuthentication(context)
+              const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" }
+              if (body !== undefined) headers["content-type"] = body.contentType
+              const response = await fetch(url, {
+                method,
+                headers,
+                dispatcher: context.getDispatcher() as never,
+                signal,
+                ...(body === undefined ? {} : { body: JSON.stringify(body.json) })
+              })
+              const text = await response.text()
+              const parsed: unknown = text === "" ? undefined : JSON.parse(text)
+              if (!response.ok) {
+                const status = (parsed ?? {}) as KubeStatus
+                throw { status: response.status, reason: status.reason ?? response.statusText, message: status.message ?? text }
+              }
+              return parsed as A
+            },
+            catch: (cause) => {
+              const failure = cause as { status?: number; reason?: string; message?: string }
+              return new KubeApiError({
+                method,
+                path,
+                status: failure.status ?? 0,
+                reason: failure.reason ?? "Unreachable",
+                message: failure.message ?? String(cause)
+              })
+            }
+          })
+        return KubeApi.of({ config, request })
+      })
+    )
+}

@@ -1,0 +1,137 @@
+// Writes GatewayClass and Gateway status through the status subresource:
+// only on the leader, only when something changed, keeping other
+// controllers' conditions, retrying on conflict. Refused resources and
+// unreadable objects also become Events.
+import { Clock, Effect, Layer, Schedule, Stream } from "effect"
+import { describeProblem } from "../api/source.ts"
+import type { GatewayStatus, ObjectStatus } from "../translate/status.ts"
+import { DataPlane } from "../xds/dataPlane.ts"
+import { withDataPlane } from "../xds/programmedStatus.ts"
+import { RESOURCE_TYPE_URL, resourcesOf } from "../xds/snapshot.ts"
+import { SnapshotStore } from "../xds/snapshotStore.ts"
+import { EventRecorder, type EventTarget } from "./events.ts"
+import { KubeApi } from "./kubeApi.ts"
+import { LeaderElection } from "./leaderElection.ts"
+import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus } from "./statusMerge.ts"
+import { WATCHED } from "./watchSource.ts"
+
+const GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
+const MAX_ATTEMPTS = 5
+/** Changes within this window are written together. */
+const COALESCE = "100 millis"
+/** Re-check everything now and then, in case a write failed or someone else changed our conditions. */
+const RESYNC = "30 seconds"
+
+const pathOf = (status: ObjectStatus): string | undefined =>
+  status.kind === "GatewayClass"
+    ? `${GATEWAY_API}/gatewayclasses/${status.name}`
+    : status.kind === "Gateway"
+    ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
+    : undefined
+
+/** metav1.Time: RFC 3339 in whole seconds. */
+const timestamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
+
+export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
+  const api = yield* KubeApi
+  const store = yield* SnapshotStore
+  const dataPlane = yield* DataPlane
+  const leader = yield* LeaderElection
+  const events = yield* EventRecorder
+  /** What we last wrote (or found already in place), by object path. */
+  const written = new Map<string, string>()
+
+  const writeOne = Effect.fnUntraced(function*(status: ObjectStatus) {
+    const path = pathOf(status)
+    if (path === undefined) return
+    const signature = canonical(status.status)
+    if (written.get(path) === signature) return
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
+        Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
+      )
+      if (live === undefined) return // deleted meanwhile
+      const now = timestamp(yield* Clock.currentTimeMillis)
+      const merged = status.kind === "Gateway"
+        ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
+        : mergeClassStatus(live.status, status.status, now)
+      if (canonical(merged) === canonical(live.status ?? {})) {
+        written.set(path, signature)
+        return
+      }
+      const patched = yield* api.request("PATCH", `${path}/status`, {
+        contentType: "application/merge-patch+json",
+        // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
+        json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: merged }
+      }).pipe(
+        Effect.as(true),
+        Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
+      )
+      if (patched) {
+        written.set(path, signature)
+        yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
+        return
+      }
+    }
+    yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
+  }, (effect, status) =>
+    effect.pipe(
+      Effect.catch((error) => Effect.logWarning(`could not write the status of ${status.kind} ${status.name}: ${error.message}`))
+    ))
+
+  const reconcile = Effect.gen(function*() {
+    if (!(yield* leader.isLeader)) {
+      written.clear()
+      return
+    }
+    const published = yield* store.current
+    if (published.generation === 0) return
+    const proxies = yield* dataPlane.proxies
+    const statuses = withDataPlane(published.statuses, published.snapshot, proxies)
+    yield* Effect.forEach(statuses, writeOne, { concurrency: 4, discard: true })
+
+    for (const problem of published.problems) {
+      if (problem.kind === undefined || problem.name === undefined) continue
+      const target: EventTarget = {
+        apiVersion: apiVersionOf(problem.kind),
+        kind: problem.kind,
+        name: problem.name,
+        ...(problem.namespace === undefined ? {} : { namespace: problem.namespace })
+      }
+      yield* events.warn(target, "InvalidObject", "Decode", describeProblem(problem))
+    }
+    for (const proxy of proxies) {
+      const desired = resourcesOf(published.snapshot.gateways.get(proxy.gateway) ?? new Map(), RESOURCE_TYPE_URL)
+      const [namespace, name] = proxy.gateway.split("/") as [string, string]
+      for (const [resource, versions] of proxy.refused) {
+        const message = versions.get(desired.get(resource)?.version ?? "")
+        if (message === undefined) continue
+        yield* events.warn(
+          { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", namespace, name },
+          "ProxyRejectedResource",
+          "Program",
+          `proxy ${proxy.nodeId} refused ${resource}: ${message}`
+        )
+      }
+    }
+  })
+
+  const signals = Stream.mergeAll(
+    [
+      Stream.map(store.changes, () => undefined),
+      Stream.map(dataPlane.changes, () => undefined),
+      Stream.map(leader.changes, () => undefined),
+      Stream.fromSchedule(Schedule.spaced(RESYNC)).pipe(Stream.map(() => {
+        written.clear()
+      }))
+    ],
+    { concurrency: "unbounded" }
+  )
+  yield* signals.pipe(
+    Stream.groupedWithin(Number.MAX_SAFE_INTEGER, COALESCE),
+    Stream.runForEach(() => reconcile.pipe(Effect.catchCause((cause) => Effect.logError("status writing failed", cause)))),
+    Effect.forkScoped
+  )
+}))
