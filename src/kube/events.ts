@@ -35,7 +35,8 @@ export class EventRecorder extends Context.Service<EventRecorder, {
             json: {
               apiVersion: "events.k8s.io/v1",
               kind: "Event",
-              metadata: { generateName: `${target.name}.`, namespace },
+              // name.<time in hex>, as kubectl names Events: unique enough, and sorted by time.
+              metadata: { name: `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace },
               eventTime: microTime(now),
               reportingController: REPORTING_CONTROLLER,
               reportingInstance: identity,

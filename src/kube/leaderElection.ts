@@ -43,6 +43,7 @@ export class LeaderElection extends Context.Service<LeaderElection, {
         const renewDeadline = Math.floor(duration * 2 / 3)
         let observed: { key: string; at: number } | undefined
         let lastRenewed = 0
+        let failing = 0
 
         const body = (now: number, lease: Lease | undefined, transitions: number) => ({
           apiVersion: "coordination.k8s.io/v1",
@@ -102,11 +103,21 @@ export class LeaderElection extends Context.Service<LeaderElection, {
         })
 
         const loop = attempt.pipe(
+          Effect.tap(() =>
+            Effect.gen(function*() {
+              if (failing > 0) yield* Effect.logInfo(`leader election: the Lease is reachable again after ${failing} failed attempt(s)`)
+              failing = 0
+            })
+          ),
           Effect.catch((error) =>
             Effect.gen(function*() {
               const now = yield* Clock.currentTimeMillis
-              // A conflict means another replica wrote first: just look again next round.
-              if (error.status !== 409) yield* Effect.logWarning(`leader election: ${error.message}`)
+              // A conflict means another replica wrote first: just look again next round. Other
+              // failures are reported once per streak, not every round while the API is away.
+              if (error.status !== 409 && failing === 0) {
+                yield* Effect.logWarning(`leader election: cannot reach the Lease (${error.message}); retrying every ${retryEvery} ms`)
+              }
+              if (error.status !== 409) failing += 1
               if ((yield* SubscriptionRef.get(leader)) && now - lastRenewed > renewDeadline) yield* setLeader(false)
             })
           ),

@@ -1,0 +1,58 @@
+// Small helpers for tests against the harness API server.
+import { readFileSync } from "node:fs"
+import { parse } from "yaml"
+import type { Cluster } from "../harness/kube/cluster.ts"
+import { kubeRequest } from "../harness/kube/request.ts"
+
+export interface Kube {
+  readonly call: <A = any>(method: string, path: string, body?: unknown, contentType?: string) => Promise<{ status: number; body: A }>
+  /** Like call, but throws unless the status is 2xx. */
+  readonly must: <A = any>(method: string, path: string, body?: unknown, contentType?: string) => Promise<A>
+}
+
+export const kubeClient = (cluster: Cluster, token = cluster.token): Kube => {
+  const endpoint = { server: cluster.server, ca: readFileSync(cluster.caFile, "utf8"), token }
+  const call = async (method: string, path: string, body?: unknown, contentType?: string) => {
+    const response = await kubeRequest(endpoint, method, path, body, contentType)
+    return { status: response.status, body: response.body === "" ? undefined : JSON.parse(response.body) }
+  }
+  return {
+    call,
+    must: async (method, path, body, contentType) => {
+      const response = await call(method, path, body, contentType)
+      if (response.status < 200 || response.status > 299) {
+        throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`)
+      }
+      return response.body
+    }
+  }
+}
+
+/** Polls until `check` returns a value other than undefined. */
+export const eventually = async <A>(check: () => Promise<A | undefined>, what: string, timeoutMs = 20_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value !== undefined) return value
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? "" : ` (last error: ${String(last)})`}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+export const readYaml = (file: string): any => parse(readFileSync(file, "utf8"))
+
+/** Installs a CRD and waits until it is served. */
+export const installCrd = async (kube: Kube, crd: any) => {
+  await kube.must("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+  await eventually(async () => {
+    const read = await kube.must("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`)
+    return read.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True") ? true : undefined
+  }, `CRD ${crd.metadata.name} established`)
+}
+
+export const condition = (object: any, type: string) => object?.status?.conditions?.find((c: any) => c.type === type)
