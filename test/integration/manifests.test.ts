@@ -121,8 +121,8 @@ const expectedClusterPermissions = [
   ...expand("gateway.networking.k8s.io", ["gatewayclasses", "gateways"], ["get", "list", "watch"]),
   ...expand("gateway.kgateway.dev", ["gatewayparameters"], ["get", "list", "watch"]),
   ...expand("core", ["services", "namespaces"], ["get", "list", "watch"]),
-  ...expand("gateway.networking.k8s.io", ["gatewayclasses/status", "gateways/status"], ["get", "update", "patch"]),
-  ...expand("events.k8s.io", ["events"], ["create", "patch"]),
+  ...expand("gateway.networking.k8s.io", ["gatewayclasses/status", "gateways/status"], ["patch"]),
+  ...expand("events.k8s.io", ["events"], ["create"]),
 ].sort()
 const expectedLeasePermissions = expand("coordination.k8s.io", ["leases"], ["get", "create", "update"]).sort()
 
@@ -463,7 +463,7 @@ describe("against a real API server", () => {
       { verb: "watch", group: gw, resource: "gateways" },
       { verb: "list", group: gw, resource: "gatewayclasses" },
       { verb: "patch", group: gw, resource: "gateways", subresource: "status", namespace: "team-a" },
-      { verb: "update", group: gw, resource: "gatewayclasses", subresource: "status" },
+      { verb: "patch", group: gw, resource: "gatewayclasses", subresource: "status" },
       { verb: "watch", group: "gateway.kgateway.dev", resource: "gatewayparameters" },
       { verb: "list", resource: "services" },
       { verb: "watch", resource: "namespaces" },
@@ -479,6 +479,7 @@ describe("against a real API server", () => {
       { verb: "create", resource: "services", namespace: "team-a" },
       { verb: "update", group: gw, resource: "gateways", namespace: "team-a" },
       { verb: "patch", group: gw, resource: "gateways", namespace: "team-a" },
+      { verb: "update", group: gw, resource: "gateways", subresource: "status", namespace: "team-a" },
       { verb: "delete", group: gw, resource: "gatewayclasses" },
       { verb: "list", group: gw, resource: "httproutes" },
       { verb: "create", resource: "events", namespace: "team-a" },

@@ -1,0 +1,138 @@
+// agentplane as installed: running under the ServiceAccount and RBAC of
+// manifests/install (a real token from the TokenRequest API), and handing
+// leadership over when the leader is killed.
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { parseAllDocuments } from "yaml"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
+import { condition, eventually, installCrd, kubeClient, readYaml, type Kube } from "../support/kube.ts"
+
+const NAMESPACE = "agentplane-system"
+const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/agentplane`
+const LEASE_SECONDS = 3
+const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
+
+let cluster: Cluster
+let admin: Kube
+let dir: string
+let kubeconfig: string
+const children: Array<{ name: string; process: ChildProcess; log: () => string }> = []
+
+const pathOf = (object: any): string => {
+  const [group, version] = object.apiVersion.includes("/") ? object.apiVersion.split("/") : ["", object.apiVersion]
+  const base = group === "" ? `/api/${version}` : `/apis/${group}/${version}`
+  const plural = `${object.kind.toLowerCase()}s`
+  return object.metadata.namespace === undefined ? `${base}/${plural}` : `${base}/namespaces/${object.metadata.namespace}/${plural}`
+}
+
+const applyFile = async (file: string) => {
+  for (const document of parseAllDocuments(readFileSync(file, "utf8"))) {
+    const object = document.toJS()
+    if (object !== null) await admin.must("POST", pathOf(object), object)
+  }
+}
+
+const startInstance = (name: string) => {
+  let output = ""
+  const child = spawn(process.execPath, [
+    "src/cli.ts", "serve", "--kube", "--kubeconfig", kubeconfig,
+    "--leader-election-namespace", NAMESPACE, "--lease-duration", String(LEASE_SECONDS),
+    "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"
+  ], { env: { ...process.env, POD_NAME: name, POD_NAMESPACE: NAMESPACE }, stdio: ["ignore", "pipe", "pipe"] })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  children.push({ name, process: child, log: () => output })
+  return { process: child, log: () => output }
+}
+
+const holder = async () => (await admin.call("GET", LEASE)).body?.spec?.holderIdentity
+
+beforeAll(async () => {
+  cluster = await startCluster()
+  admin = kubeClient(cluster)
+  await installCrd(admin, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  for (const file of ["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "leader-election.yaml"]) {
+    await applyFile(`manifests/install/${file}`)
+  }
+  const request = await admin.must("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/agentplane/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 }
+  })
+  dir = mkdtempSync(join(tmpdir(), "agentplane-install-"))
+  kubeconfig = join(dir, "kubeconfig")
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "harness", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } }],
+    users: [{ name: "agentplane", user: { token: request.status.token } }],
+    contexts: [{ name: "agentplane", context: { cluster: "harness", user: "agentplane" } }],
+    "current-context": "agentplane"
+  }))
+}, 45 * 60_000)
+
+afterAll(async () => {
+  for (const child of children) child.process.kill("SIGKILL")
+  await cluster?.stop()
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+}, 60_000)
+
+describe("agentplane under its installed RBAC", () => {
+  it("watches, writes status and leads with nothing but the ClusterRole and the lease Role", async () => {
+    const first = startInstance("instance-a")
+    await eventually(async () => (await holder()) === "instance-a" ? true : undefined, "instance-a holding the Lease")
+    await admin.must("POST", `${GATEWAYS}/gatewayclasses`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "mcp" },
+      spec: { controllerName: "kgateway.dev/kgateway" }
+    })
+    await admin.must("POST", "/api/v1/namespaces", { metadata: { name: "tools" } })
+    await admin.must("POST", `${GATEWAYS}/namespaces/tools/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "tools" },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    })
+    await eventually(async () => {
+      const read = await admin.must("GET", `${GATEWAYS}/namespaces/tools/gateways/tools`)
+      return condition(read, "Accepted")?.status === "True" ? read : undefined
+    }, "the Gateway's status, written with the service account's token")
+    expect(first.log()).not.toMatch(/forbidden/i)
+  })
+
+  it("hands leadership over within the lease duration when the leader is killed", async () => {
+    const second = startInstance("instance-b")
+    await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_SECONDS * 1000))
+    expect(await holder()).toBe("instance-a")
+
+    children.find((c) => c.name === "instance-a")!.process.kill("SIGKILL")
+    const killedAt = Date.now()
+    await eventually(async () => (await holder()) === "instance-b" ? true : undefined, "instance-b taking the Lease", 20_000)
+    const handover = (Date.now() - killedAt) / 1000
+    // The follower waits one lease duration from its last sighting of a renewal, plus one retry period.
+    expect(handover).toBeLessThan(LEASE_SECONDS * 1.5 + 1)
+
+    // The new leader writes status.
+    await admin.must("POST", "/api/v1/namespaces/tools/services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "everything" },
+      spec: { ports: [{ port: 3001, appProtocol: "kgateway.dev/mcp" }] }
+    })
+    await eventually(async () => {
+      const read = await admin.must("GET", `${GATEWAYS}/namespaces/tools/gateways/tools`)
+      return read.status?.listeners?.[0]?.attachedRoutes === 1 ? true : undefined
+    }, "the status written by the new leader")
+    expect(second.log()).not.toMatch(/forbidden/i)
+
+    // A clean shutdown releases the Lease at once.
+    const exited = new Promise((resolve) => second.process.on("exit", resolve))
+    second.process.kill("SIGTERM")
+    await exited
+    expect(await holder()).toBe("")
+  }, 60_000)
+})
