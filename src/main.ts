@@ -49,7 +49,7 @@ export const reconciler = (options: ServeOptions) =>
             : translate(update.world, options)
           yield* metrics.translated
           const statuses = sortStatuses([...translation.statuses, ...problemStatuses(update.problems)])
-          const changed = yield* store.publish({ ...translation, statuses }, update.problems)
+          const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)
           // Report each problem once, when it appears, not on every change.
           const now = new Set(update.problems.map(describeProblem))
           for (const problem of now) if (!reported.has(problem)) yield* Effect.logError(problem)

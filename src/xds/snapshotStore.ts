@@ -5,9 +5,12 @@ import { Clock, Context, Effect, Layer, Stream, SubscriptionRef } from "effect"
 import type { SourceProblem } from "../api/source.ts"
 import type { ObjectStatus } from "../translate/status.ts"
 import type { Translation } from "../translate/translate.ts"
+import { emptyWorld, type World } from "../translate/world.ts"
 import { buildSnapshot, emptySnapshot, type Snapshot } from "./snapshot.ts"
 
 export interface Published {
+  /** The input the translation was made from (for consumers such as the deployer). */
+  readonly world: World
   readonly snapshot: Snapshot
   readonly statuses: ReadonlyArray<ObjectStatus>
   readonly problems: ReadonlyArray<SourceProblem>
@@ -17,14 +20,14 @@ export interface Published {
   readonly publishedAt: number
 }
 
-const initial: Published = { snapshot: emptySnapshot, statuses: [], problems: [], generation: 0, publishedAt: 0 }
+const initial: Published = { world: emptyWorld, snapshot: emptySnapshot, statuses: [], problems: [], generation: 0, publishedAt: 0 }
 
 const sameSnapshot = (a: Snapshot, b: Snapshot) =>
   a.gateways.size === b.gateways.size && [...a.gateways].every(([name, view]) => b.gateways.get(name) === view)
 
 export class SnapshotStore extends Context.Service<SnapshotStore, {
   /** Publishes a translation; true when anything changed. */
-  readonly publish: (translation: Translation, problems: ReadonlyArray<SourceProblem>) => Effect.Effect<boolean>
+  readonly publish: (translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) => Effect.Effect<boolean>
   readonly current: Effect.Effect<Published>
   /** The current value, then every later one. */
   readonly changes: Stream.Stream<Published>
@@ -33,15 +36,16 @@ export class SnapshotStore extends Context.Service<SnapshotStore, {
     SnapshotStore,
     Effect.gen(function*() {
       const ref = yield* SubscriptionRef.make(initial)
-      const publish = Effect.fn("SnapshotStore.publish")(function*(translation: Translation, problems: ReadonlyArray<SourceProblem>) {
+      const publish = Effect.fn("SnapshotStore.publish")(function*(translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) {
         const now = yield* Clock.currentTimeMillis
         return yield* SubscriptionRef.modify(ref, (current): [boolean, Published] => {
           const snapshot = buildSnapshot(translation, current.snapshot)
-          const unchanged = current.generation > 0 && sameSnapshot(current.snapshot, snapshot) &&
+          const unchanged = current.generation > 0 && current.world === world && sameSnapshot(current.snapshot, snapshot) &&
             JSON.stringify(current.statuses) === JSON.stringify(translation.statuses) &&
             JSON.stringify(current.problems) === JSON.stringify(problems)
           if (unchanged) return [false, current]
           return [true, {
+            world,
             snapshot: sameSnapshot(current.snapshot, snapshot) ? current.snapshot : snapshot,
             statuses: translation.statuses,
             problems,
