@@ -12,7 +12,7 @@ import { statusWriter } from "./kube/statusWriter.ts"
 import { watchSource } from "./kube/watchSource.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
-import { translate } from "./translate/translate.ts"
+import { makeTranslator } from "./translate/translate.ts"
 import { DataPlane } from "./xds/dataPlane.ts"
 import { XdsServer } from "./xds/server.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
@@ -39,6 +39,7 @@ export const reconciler = (options: ServeOptions) =>
     const source = yield* Source
     const store = yield* SnapshotStore
     const metrics = yield* Metrics
+    const translator = makeTranslator()
     let reported = new Set<string>()
     const firstPublished = yield* Deferred.make<void>()
     yield* source.updates.pipe(
@@ -46,7 +47,7 @@ export const reconciler = (options: ServeOptions) =>
         Effect.gen(function*() {
           const translation = options.agentgateway === false
             ? { gateways: new Map(), statuses: [] }
-            : translate(update.world, options)
+            : translator(update.world, options)
           yield* metrics.translated
           const statuses = sortStatuses([...translation.statuses, ...problemStatuses(update.problems)])
           const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)

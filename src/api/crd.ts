@@ -3,7 +3,7 @@
 // turned into a Kubernetes structural schema; rules JSON Schema cannot say
 // are added as CEL validations.
 import { Schema } from "effect"
-import { GatewayParametersSpec, KGATEWAY_GROUP } from "./gatewayParameters.ts"
+import { GatewayParametersSpec, KGATEWAY_GROUP, RESERVED_ENV } from "./gatewayParameters.ts"
 
 type JsonSchema = Readonly<Record<string, unknown>>
 
@@ -23,6 +23,17 @@ export const structural = (schema: JsonSchema): JsonSchema => {
   if (schema["type"] === "object" && typeof schema["additionalProperties"] === "object") {
     return { type: "object", ...description, additionalProperties: structural(schema["additionalProperties"] as JsonSchema) }
   }
+  // A string-or-integer union (Kubernetes quantities) is what controller-gen emits for them.
+  const anyOf = schema["anyOf"] as ReadonlyArray<JsonSchema> | undefined
+  if (anyOf !== undefined && anyOf.length === 2 && anyOf.some((s) => s["type"] === "string") && anyOf.some((s) => s["type"] === "integer")) {
+    const pattern = anyOf.find((s) => s["type"] === "string")?.["pattern"]
+    return {
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      ...(pattern === undefined ? {} : { pattern }),
+      "x-kubernetes-int-or-string": true,
+      ...description
+    }
+  }
   if (schema["type"] === "array") {
     return { type: "array", ...description, items: structural((schema["items"] ?? {}) as JsonSchema) }
   }
@@ -35,8 +46,27 @@ export const structural = (schema: JsonSchema): JsonSchema => {
   return { type: "object", "x-kubernetes-preserve-unknown-fields": true, ...description }
 }
 
+/** A copy of `schema` with `extra` merged into the node at `path` (a list of property names). */
+const withAt = (schema: JsonSchema, path: ReadonlyArray<string>, extra: JsonSchema): JsonSchema => {
+  if (path.length === 0) return { ...schema, ...extra }
+  const [head, ...rest] = path as [string, ...Array<string>]
+  if (head === "items") return { ...schema, items: withAt(schema["items"] as JsonSchema, rest, extra) }
+  const properties = schema["properties"] as Record<string, JsonSchema>
+  return { ...schema, properties: { ...properties, [head]: withAt(properties[head]!, rest, extra) } }
+}
+
 export const gatewayParametersCrd = () => {
-  const spec = structural(Schema.toJsonSchemaDocument(GatewayParametersSpec).schema as JsonSchema)
+  // Rules JSON Schema cannot say, as CEL: the same refusals as the Schema's filters.
+  const spec = withAt(
+    structural(Schema.toJsonSchemaDocument(GatewayParametersSpec).schema as JsonSchema),
+    ["kube", "agentgateway", "env", "items"],
+    {
+      "x-kubernetes-validations": [{
+        rule: `!(self.name in [${RESERVED_ENV.map((name) => `'${name}'`).join(", ")}])`,
+        message: `${RESERVED_ENV.join(", ")} are set by agentplane (the proxy's identity, xDS channel and session key)`
+      }]
+    }
+  )
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",

@@ -1,27 +1,46 @@
 // The Source of file mode: a directory of YAML manifests, watched for changes.
+// A change is read at once; changes that arrive meanwhile are gathered and
+// read together next, so a burst costs one re-read and a lone edit no wait.
 import { watch } from "node:fs"
+import { join } from "node:path"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
 import { Source, type SourceProblem, type SourceUpdate } from "../api/source.ts"
 import { worldFromObjects } from "../translate/world.ts"
 import { emptyContents, objectsOf, readDirectory, type DirectoryContents } from "./readDirectory.ts"
-
-/** Editors save in several steps; wait for the burst to settle before re-reading. */
-const SETTLE = "75 millis"
 
 const toUpdate = (contents: DirectoryContents): SourceUpdate => {
   const { objects, problems } = objectsOf(contents)
   return { world: worldFromObjects(objects), problems: [...contents.problems, ...problems] as ReadonlyArray<SourceProblem> }
 }
 
-/** A tick for every change below `dir`. */
-const directoryChanges = (dir: string): Stream.Stream<void> =>
+/** Paths changed since the last read; "all" when the watcher could not say which. */
+type Pending = ReadonlySet<string> | "all"
+
+/** Changed paths gathered between reads (the watcher calls back outside Effect). */
+class PendingChanges {
+  private pending: Pending | undefined = undefined
+  note(path: string | undefined) {
+    this.pending = this.pending === "all" || path === undefined ? "all" : new Set([...(this.pending ?? []), path])
+  }
+  take(): Pending | undefined {
+    const taken = this.pending
+    this.pending = undefined
+    return taken
+  }
+}
+
+/** A tick per change below `dir`, the changed paths gathered in `pending`. */
+const directoryChanges = (dir: string, pending: PendingChanges): Stream.Stream<void> =>
   Stream.callback<void>((queue) =>
     Effect.acquireRelease(
-      Effect.sync(() =>
-        watch(dir, { recursive: true }, () => {
+      Effect.sync(() => {
+        const note = (path: string | undefined) => {
+          pending.note(path)
           Queue.offerUnsafe(queue, undefined)
-        }).on("error", () => Queue.offerUnsafe(queue, undefined))
-      ),
+        }
+        return watch(dir, { recursive: true }, (_event, filename) => note(filename === null ? undefined : join(dir, filename)))
+          .on("error", () => note(undefined))
+      }),
       (watcher) => Effect.sync(() => watcher.close())
     ), { bufferSize: 1, strategy: "sliding" })
 
@@ -31,13 +50,16 @@ export const directorySource = (dir: string) =>
     Effect.gen(function*() {
       const first = yield* readDirectory(dir, emptyContents)
       const latest = yield* Ref.make(first)
+      const pending = new PendingChanges()
       const logIgnored = (contents: DirectoryContents) =>
         contents.ignoredKinds.length === 0
           ? Effect.void
           : Effect.logDebug(`not read by agentplane: ${contents.ignoredKinds.join(", ")}`)
       yield* logIgnored(first)
       const reread = Effect.gen(function*() {
-        const contents = yield* readDirectory(dir, yield* Ref.get(latest))
+        const changed = pending.take()
+        if (changed === undefined) return undefined
+        const contents = yield* readDirectory(dir, yield* Ref.get(latest), changed === "all" ? undefined : changed)
         yield* Ref.set(latest, contents)
         yield* logIgnored(contents)
         return toUpdate(contents)
@@ -47,8 +69,7 @@ export const directorySource = (dir: string) =>
           Effect.logError(`${error.message}; still serving the last configuration read`).pipe(Effect.as(undefined))
         )
       )
-      const later = directoryChanges(dir).pipe(
-        Stream.debounce(SETTLE),
+      const later = directoryChanges(dir, pending).pipe(
         Stream.mapEffect(() => reread),
         Stream.filter((update): update is SourceUpdate => update !== undefined)
       )

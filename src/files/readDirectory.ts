@@ -12,6 +12,10 @@ import { objectId } from "../translate/world.ts"
 export interface FileObjects {
   /** Objects of one file, by identity, from its last readable content. */
   readonly objects: ReadonlyMap<string, InputObject>
+  /** The text they were read from: an unchanged file is not parsed again. */
+  readonly text: string
+  readonly problems: ReadonlyArray<SourceProblem>
+  readonly ignored: ReadonlyArray<string>
 }
 
 export interface DirectoryContents {
@@ -41,13 +45,9 @@ const listManifests = async (dir: string): Promise<Array<string>> => {
   return paths.sort()
 }
 
-const parseFile = (
-  file: string,
-  text: string,
-  previous: FileObjects | undefined,
-  problems: Array<SourceProblem>,
-  ignored: Set<string>
-): FileObjects => {
+const parseFile = (file: string, text: string, previous: FileObjects | undefined): FileObjects => {
+  const problems: Array<SourceProblem> = []
+  const ignored = new Set<string>()
   const documents = parseAllDocuments(text, { prettyErrors: true })
   const syntaxErrors = (Array.isArray(documents) ? documents : [documents]).flatMap((document, index) =>
     document.errors.map((error) => ({ index, message: (error.message.split("\n")[0] ?? error.message).replace(/:$/, "") }))
@@ -60,7 +60,7 @@ const parseFile = (
         message: `is not valid YAML: ${error.message}${previous === undefined ? "" : "; the file's last readable content is still served"}`
       })
     }
-    return previous ?? { objects: new Map() }
+    return { objects: previous?.objects ?? new Map(), text, problems, ignored: [] }
   }
   const objects = new Map<string, InputObject>()
   documents.forEach((document, index) => {
@@ -96,25 +96,51 @@ const parseFile = (
       }
     }
   })
-  return { objects }
+  return { objects, text, problems, ignored: [...ignored] }
 }
 
-/** Reads every `*.yaml`/`*.yml` below `dir`, reusing `previous` where a file or object is unreadable. */
-export const readDirectory = (dir: string, previous: DirectoryContents) =>
+const readText = (path: string) => readFile(path, "utf8").catch(() => undefined)
+
+const contentsOf = (files: Map<string, FileObjects>): DirectoryContents => {
+  const sorted = new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+  return {
+    files: sorted,
+    problems: [...sorted.values()].flatMap((file) => file.problems),
+    ignoredKinds: [...new Set([...sorted.values()].flatMap((file) => file.ignored))].sort()
+  }
+}
+
+/**
+ * Reads every `*.yaml`/`*.yml` below `dir`, reusing `previous` where a file is unchanged or
+ * unreadable. With `changed` (absolute paths of changed files), only those are read again.
+ */
+export const readDirectory = (dir: string, previous: DirectoryContents, changed?: ReadonlySet<string>) =>
   Effect.tryPromise({
     try: async (): Promise<DirectoryContents> => {
       const info = await stat(dir)
       if (!info.isDirectory()) throw new Error(`${dir} is not a directory`)
-      const problems: Array<SourceProblem> = []
-      const ignored = new Set<string>()
-      const files = new Map<string, FileObjects>()
-      for (const path of await listManifests(dir)) {
-        const file = relative(process.cwd(), path) || path
-        const text = await readFile(path, "utf8").catch(() => undefined)
-        if (text === undefined) continue // removed between listing and reading; the next event re-reads
-        files.set(file, parseFile(file, text, previous.files.get(file), problems, ignored))
+      const nameOf = (path: string) => relative(process.cwd(), path) || path
+      const read = async (path: string, files: Map<string, FileObjects>) => {
+        const file = nameOf(path)
+        const text = await readText(path)
+        if (text === undefined) {
+          files.delete(file) // removed (or removed between listing and reading; the next event re-reads)
+          return
+        }
+        const before = previous.files.get(file)
+        files.set(file, before?.text === text ? before : parseFile(file, text, before))
       }
-      return { files, problems, ignoredKinds: [...ignored].sort() }
+      const files = new Map<string, FileObjects>()
+      if (changed !== undefined && [...changed].every((path) => isManifest(path))) {
+        for (const [file, objects] of previous.files) files.set(file, objects)
+        for (const path of changed) {
+          if (isHidden(dir, path)) continue
+          await read(path, files)
+        }
+        return contentsOf(files)
+      }
+      for (const path of await listManifests(dir)) await read(path, files)
+      return contentsOf(files)
     },
     catch: (cause) =>
       new SourceError({

@@ -1,7 +1,7 @@
 // The Source of Kubernetes mode. Informers keep a cache of every kind the
 // translator reads; that cache is the truth and watch events only say that
 // something changed. No World is built before every informer has listed
-// once; bursts of events are coalesced within a bounded delay; a failed
+// once; bursts of events are coalesced while a pass runs; a failed
 // watch is restarted with jittered backoff and keeps its cache meanwhile.
 import { type KubernetesObject, makeInformer, type Informer, type ObjectCache } from "@kubernetes/client-node"
 import { Effect, FiberSet, Layer, Queue, Ref, Stream } from "effect"
@@ -25,8 +25,6 @@ export const WATCHED: ReadonlyArray<Watched> = [
   { kind: "Namespace", apiVersion: "v1", path: "/api/v1/namespaces" }
 ]
 
-/** Events within this window become one translation; the first event waits at most this long. */
-const COALESCE = "50 millis"
 const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 
@@ -152,8 +150,9 @@ export const watchSource = Layer.effect(
     const build = makeWorldBuilder()
     const synced = Effect.map(Ref.get(informersRef), (all) => all.length > 0 && all.every((entry) => entry.listed))
 
+    // Ticks are conflated (a sliding buffer of one): an event is handled at once, and the events
+    // that arrive while a World is being built and translated become one more pass, not many.
     const updates = ticks.pipe(
-      Stream.groupedWithin(Number.MAX_SAFE_INTEGER, COALESCE),
       Stream.mapEffect(() => Effect.zip(synced, Ref.get(informersRef))),
       Stream.filter(([isSynced]) => isSynced),
       Stream.map(([, informers]) => build(informers))

@@ -4,11 +4,9 @@
 // the proxy rewrites agent-card URLs to the gateway's.
 import type { Service } from "../api/core.ts"
 import type { Listener } from "../api/gatewayApi.ts"
-import { namespaceOf } from "../api/meta.ts"
 import { Resource } from "../gen/agentgateway/resource.ts"
 import { discoverService, type BackendProtocol, type DiscoveredBackend, type DiscoveryProblem } from "./discovery.ts"
 import { a2aRouteKey, listenerKey, xdsName } from "./names.ts"
-import type { NamespaceFilter } from "./namespaces.ts"
 import type { TranslateOptions } from "./options.ts"
 import { httpListenerResource, staticBackendResource, type NamedResource } from "./resources.ts"
 
@@ -60,14 +58,12 @@ const agentRoute = (
 export const a2aListener = (
   gateway: { readonly namespace: string; readonly name: string },
   listener: Listener,
-  services: Iterable<Service>,
-  admits: NamespaceFilter,
+  services: ReadonlyArray<Service>,
   options: TranslateOptions
 ): A2aListener => {
   const agents: Array<A2aAgent> = []
   const problems: Array<DiscoveryProblem> = []
   for (const service of services) {
-    if (!admits(namespaceOf(service.metadata))) continue
     const discovery = discoverService(service, A2A_PROTOCOLS, options)
     for (const backend of discovery.backends) agents.push({ backend, prefix: agentPrefix(backend) })
     problems.push(...discovery.problems)

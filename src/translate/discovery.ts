@@ -67,8 +67,29 @@ const isHost = (host: string): boolean =>
   isIP(host) !== 0 ||
   (host.length <= 253 && /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i.test(host))
 
-/** Every agent backend a Service offers, for the protocols asked for. */
+/** Discoveries by Service object: an unchanged Service is never examined twice. */
+const discoveries = new WeakMap<Service, Map<string, Discovery>>()
+
+/** Every agent backend a Service offers, for the protocols asked for (cached per Service object). */
 export const discoverService = (
+  service: Service,
+  protocols: ReadonlySet<BackendProtocol>,
+  options: TranslateOptions
+): Discovery => {
+  const key = `${[...protocols].sort().join(",")}|${options.clusterDomain}`
+  let byKey = discoveries.get(service)
+  if (byKey === undefined) {
+    byKey = new Map()
+    discoveries.set(service, byKey)
+  }
+  const cached = byKey.get(key)
+  if (cached !== undefined) return cached
+  const discovery = examineService(service, protocols, options)
+  byKey.set(key, discovery)
+  return discovery
+}
+
+const examineService = (
   service: Service,
   protocols: ReadonlySet<BackendProtocol>,
   options: TranslateOptions

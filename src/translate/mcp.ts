@@ -2,11 +2,9 @@
 // are every MCP Service port the listener admits.
 import type { Service } from "../api/core.ts"
 import type { Listener } from "../api/gatewayApi.ts"
-import { namespaceOf } from "../api/meta.ts"
 import { Resource } from "../gen/agentgateway/resource.ts"
 import { discoverService, type BackendProtocol, type DiscoveredBackend, type DiscoveryProblem } from "./discovery.ts"
 import { listenerKey, mcpBackendKey, mcpRouteKey, xdsName } from "./names.ts"
-import type { NamespaceFilter } from "./namespaces.ts"
 import type { TranslateOptions } from "./options.ts"
 import { httpListenerResource, mcpTarget, staticBackendResource, type McpBehaviour, type NamedResource } from "./resources.ts"
 
@@ -20,18 +18,17 @@ const MCP_PROTOCOLS: ReadonlySet<BackendProtocol> = new Set(["mcp", "mcp-sse"])
 
 const byTargetName = (a: DiscoveredBackend, b: DiscoveredBackend) => a.targetName < b.targetName ? -1 : a.targetName > b.targetName ? 1 : 0
 
+/** `services` are the ones the listener admits. */
 export const mcpListener = (
   gateway: { readonly namespace: string; readonly name: string },
   listener: Listener,
-  services: Iterable<Service>,
-  admits: NamespaceFilter,
+  services: ReadonlyArray<Service>,
   behaviour: McpBehaviour,
   options: TranslateOptions
 ): McpListener => {
   const targets: Array<DiscoveredBackend> = []
   const problems: Array<DiscoveryProblem> = []
   for (const service of services) {
-    if (!admits(namespaceOf(service.metadata))) continue
     const discovery = discoverService(service, MCP_PROTOCOLS, options)
     targets.push(...discovery.backends)
     problems.push(...discovery.problems)

@@ -1,9 +1,6 @@
 // Which namespaces a listener admits (`allowedRoutes.namespaces`).
-import type { Listener } from "../api/gatewayApi.ts"
 import type { LabelSelector } from "../api/meta.ts"
 import type { World } from "./world.ts"
-
-export type NamespaceFilter = (namespace: string) => boolean
 
 export const matchesSelector = (selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean =>
   Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&
@@ -29,25 +26,3 @@ export const namespaceLabels = (world: World, namespace: string): Readonly<Recor
   ...world.namespaces.get(namespace)?.metadata.labels,
   "kubernetes.io/metadata.name": namespace
 })
-
-/**
- * The admitted-namespace test of a listener. `Same` (the default) admits the
- * Gateway's own namespace; `Selector` admits namespaces whose labels match.
- */
-export const admittedNamespaces = (
-  world: World,
-  gatewayNamespace: string,
-  listener: Listener
-): NamespaceFilter => {
-  const from = listener.allowedRoutes?.namespaces?.from ?? "Same"
-  switch (from) {
-    case "All":
-      return () => true
-    case "Same":
-      return (namespace) => namespace === gatewayNamespace
-    case "Selector": {
-      const selector = listener.allowedRoutes?.namespaces?.selector ?? {}
-      return (namespace) => matchesSelector(selector, namespaceLabels(world, namespace))
-    }
-  }
-}

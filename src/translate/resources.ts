@@ -49,8 +49,18 @@ export const httpListenerResource = (
   }
 }
 
-/** A Service port reached by DNS name. */
-export const staticBackendResource = (backend: DiscoveredBackend): NamedResource => ({
+const staticBackends = new WeakMap<DiscoveredBackend, NamedResource>()
+
+/** A Service port reached by DNS name (one object per discovered backend, so its encoding is reused). */
+export const staticBackendResource = (backend: DiscoveredBackend): NamedResource => {
+  const cached = staticBackends.get(backend)
+  if (cached !== undefined) return cached
+  const resource = makeStaticBackend(backend)
+  staticBackends.set(backend, resource)
+  return resource
+}
+
+const makeStaticBackend = (backend: DiscoveredBackend): NamedResource => ({
   name: xdsName("backend", backend.backendKey),
   resource: Resource.fromPartial({
     kind: {

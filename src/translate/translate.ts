@@ -1,13 +1,14 @@
 // World → Translation: the agentgateway resources of every Gateway we own,
 // and the status of every object we judged. Pure and deterministic: the same
 // World gives the same output, whatever order its objects arrived in.
+import type { Service } from "../api/core.ts"
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
 import { namespaceOf } from "../api/meta.ts"
 import { condition, type Condition } from "./conditions.ts"
 import type { DiscoveryProblem } from "./discovery.ts"
-import { judgeListeners, supportedKinds } from "./listeners.ts"
+import { judgeListeners, listenerKindOf, supportedKinds } from "./listeners.ts"
 import { mcpListener } from "./mcp.ts"
-import { admittedNamespaces } from "./namespaces.ts"
+import { admittedServices, serviceIndex } from "./serviceIndex.ts"
 import type { TranslateOptions } from "./options.ts"
 import { a2aListener } from "./a2a.ts"
 import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
@@ -60,9 +61,45 @@ const rejectedGateway = (gateway: Gateway, reason: string, message: string): Gat
   }
 }
 
+/** At most this many names in a condition message (Kubernetes caps messages at 32 KiB). */
+const LISTED_NAMES = 20
+
+const listNames = (names: ReadonlyArray<string>) =>
+  names.length <= LISTED_NAMES
+    ? names.join(", ")
+    : `${names.slice(0, LISTED_NAMES).join(", ")} and ${names.length - LISTED_NAMES} more`
+
+interface Discovered {
+  readonly resources: ReadonlyArray<NamedResource>
+  readonly problems: ReadonlyArray<DiscoveryProblem>
+  /** Target names or agent prefixes, for the Accepted message. */
+  readonly served: ReadonlyArray<string>
+}
+
+const discoveryConditions = (
+  what: "MCP target(s):" | "A2A agent(s) at",
+  appProtocol: string,
+  discovered: Discovered,
+  generation: number | undefined
+): { readonly accepted: Condition; readonly resolved: Condition } => ({
+  accepted: condition(
+    "Accepted",
+    true,
+    "Accepted",
+    discovered.served.length === 0
+      ? `listener accepted; no ${what.split(" ")[0]} Service is discovered yet (give a Service port appProtocol ${appProtocol} in an admitted namespace)`
+      : `listener accepted; serving ${discovered.served.length} ${what} ${listNames(discovered.served)}`,
+    generation
+  ),
+  resolved: discovered.problems.length === 0
+    ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation)
+    : condition("ResolvedRefs", false, "InvalidServices", describeProblems(discovered.problems), generation)
+})
+
+/** `admitted[i]` are the Services listener i admits. */
 const translateGateway = (
-  world: World,
   gateway: Gateway,
+  admitted: ReadonlyArray<ReadonlyArray<Service>>,
   behaviour: McpBehaviour,
   options: TranslateOptions
 ): GatewayResult => {
@@ -98,41 +135,28 @@ const translateGateway = (
       case "Ok": {
         resources.push(bindResource(namespace, name, listener.port))
         let resolved = condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation)
-        let accepted = condition("Accepted", true, "Accepted", "listener accepted", generation)
+        let accepted: Condition
+        const services = admitted[index] ?? []
         if (verdict.kind === "mcp") {
-          const admits = admittedNamespaces(world, namespace, listener)
-          const mcp = mcpListener({ namespace, name }, listener, world.services.values(), admits, behaviour, options)
+          const mcp = mcpListener({ namespace, name }, listener, services, behaviour, options)
           resources.push(...mcp.resources)
           attachedRoutes = mcp.targets.length
-          if (mcp.problems.length > 0) {
-            resolved = condition("ResolvedRefs", false, "InvalidServices", describeProblems(mcp.problems), generation)
-          }
-          accepted = condition(
-            "Accepted",
-            true,
-            "Accepted",
-            mcp.targets.length === 0
-              ? "listener accepted; no MCP Service is discovered yet (give a Service port appProtocol kgateway.dev/mcp in an admitted namespace)"
-              : `listener accepted; serving ${mcp.targets.length} MCP target(s): ${mcp.targets.map((t) => t.targetName).join(", ")}`,
+          ;({ accepted, resolved } = discoveryConditions(
+            "MCP target(s):",
+            "kgateway.dev/mcp",
+            { ...mcp, served: mcp.targets.map((t) => t.targetName) },
             generation
-          )
+          ))
         } else if (verdict.kind === "a2a") {
-          const admits = admittedNamespaces(world, namespace, listener)
-          const a2a = a2aListener({ namespace, name }, listener, world.services.values(), admits, options)
+          const a2a = a2aListener({ namespace, name }, listener, services, options)
           resources.push(...a2a.resources)
           attachedRoutes = a2a.agents.length
-          if (a2a.problems.length > 0) {
-            resolved = condition("ResolvedRefs", false, "InvalidServices", describeProblems(a2a.problems), generation)
-          }
-          accepted = condition(
-            "Accepted",
-            true,
-            "Accepted",
-            a2a.agents.length === 0
-              ? "listener accepted; no A2A Service is discovered yet (give a Service port appProtocol kgateway.dev/a2a in an admitted namespace)"
-              : `listener accepted; serving ${a2a.agents.length} A2A agent(s) at ${a2a.agents.map((a) => a.prefix).join(", ")}`,
+          ;({ accepted, resolved } = discoveryConditions(
+            "A2A agent(s) at",
+            "kgateway.dev/a2a",
+            { ...a2a, served: a2a.agents.map((a) => a.prefix) },
             generation
-          )
+          ))
         } else {
           resources.push(httpListenerResource(namespace, name, listener))
           accepted = condition("Accepted", true, "Accepted", "listener accepted; HTTPRoutes are not served yet, so it answers no requests", generation)
@@ -166,7 +190,47 @@ const translateGateway = (
   }
 }
 
-export const translate = (world: World, options: TranslateOptions): Translation => {
+const NO_SERVICES: ReadonlyArray<Service> = []
+const SEPARATOR = Symbol("listener")
+
+const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * A translator that remembers each Gateway's last result with everything it was computed from
+ * (the Gateway, its parameters, the options and the Services each listener admits, by identity).
+ * A Gateway none of whose inputs changed gets its previous result back, the very same objects,
+ * so later stages can skip it too. Results equal those of `translate`.
+ */
+export const makeTranslator = () => {
+  const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
+
+  const translateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => {
+    const index = serviceIndex(world)
+    const namespace = namespaceOf(gateway.metadata)
+    const admitted = gateway.spec.listeners.map((listener) => {
+      const kind = listenerKindOf(listener)
+      return kind === "mcp" || kind === "a2a" ? admittedServices(world, index, namespace, listener) : NO_SERVICES
+    })
+    const inputs = [gateway, options, JSON.stringify(behaviour), ...admitted.flatMap((services) => [SEPARATOR, ...services])]
+    const cached = memo.get(key)
+    if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.result
+    const result = translateGateway(gateway, admitted, behaviour, options)
+    memo.set(key, { inputs, result })
+    return result
+  }
+
+  return (world: World, options: TranslateOptions): Translation => translateWith(world, options, translateValid, memo)
+}
+
+/** World → Translation, with nothing remembered between calls. */
+export const translate = (world: World, options: TranslateOptions): Translation => makeTranslator()(world, options)
+
+const translateWith = (
+  world: World,
+  options: TranslateOptions,
+  translateValid: (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => GatewayResult,
+  memo: Map<string, unknown>
+): Translation => {
   const statuses: Array<ObjectStatus> = []
   const gateways = new Map<string, ReadonlyArray<NamedResource>>()
 
@@ -205,11 +269,13 @@ export const translate = (world: World, options: TranslateOptions): Translation 
       const own = gatewayParameters(world, gateway, owner.resolution.layers)
       result = own._tag === "Invalid"
         ? rejectedGateway(gateway, "InvalidParameters", own.message)
-        : translateGateway(world, gateway, mcpBehaviour(own.layers), options)
+        : translateValid(world, key, gateway, mcpBehaviour(own.layers), options)
     }
     if (result.resources !== undefined) gateways.set(key, result.resources)
     statuses.push({ kind: "Gateway", namespace: namespaceOf(gateway.metadata), name: gateway.metadata.name, status: result.status })
   }
 
+  // Forget Gateways that are gone (or no longer ours).
+  for (const key of memo.keys()) if (!gateways.has(key)) memo.delete(key)
   return { gateways, statuses: sortStatuses(statuses) }
 }

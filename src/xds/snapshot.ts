@@ -3,6 +3,7 @@
 // exactly when the proxy would receive the same bytes.
 import { createHash } from "node:crypto"
 import { Resource } from "../gen/agentgateway/resource.ts"
+import type { NamedResource } from "../translate/resources.ts"
 import type { Translation } from "../translate/translate.ts"
 
 export const RESOURCE_TYPE_URL = "type.googleapis.com/agentgateway.dev.resource.Resource"
@@ -39,25 +40,42 @@ const sameResources = (a: ReadonlyMap<string, VersionedResource>, b: ReadonlyMap
   return true
 }
 
+/** Encodings by Resource object: the translator hands back the same objects for what did not change. */
+const encodings = new WeakMap<Resource, VersionedResource>()
+/** Views by the translator's per-gateway resource list, for the same reason. */
+const views = new WeakMap<ReadonlyArray<NamedResource>, GatewayView>()
+
+const encode = (name: string, resource: Resource): VersionedResource => {
+  const cached = encodings.get(resource)
+  if (cached !== undefined && cached.name === name) return cached
+  const bytes = Resource.encode(resource).finish()
+  const versioned = { name, version: contentVersion(bytes), bytes }
+  encodings.set(resource, versioned)
+  return versioned
+}
+
 /** Encodes and versions a translation, keeping `previous`'s objects where nothing changed. */
 export const buildSnapshot = (translation: Translation, previous: Snapshot): Snapshot => {
   const gateways = new Map<string, GatewayView>()
   for (const [gateway, resources] of translation.gateways) {
     const before = previous.gateways.get(gateway)
+    const known = views.get(resources)
+    if (known !== undefined) {
+      gateways.set(gateway, known)
+      continue
+    }
     const beforeResources = before === undefined ? undefined : resourcesOf(before, RESOURCE_TYPE_URL)
     const versioned = new Map<string, VersionedResource>()
     for (const { name, resource } of resources) {
-      const bytes = Resource.encode(resource).finish()
-      const version = contentVersion(bytes)
+      const current = encode(name, resource)
       const old = beforeResources?.get(name)
-      versioned.set(name, old?.version === version ? old : { name, version, bytes })
+      versioned.set(name, old?.version === current.version ? old : current)
     }
-    gateways.set(
-      gateway,
-      before !== undefined && beforeResources !== undefined && sameResources(beforeResources, versioned)
-        ? before
-        : new Map([[RESOURCE_TYPE_URL, versioned], [ADDRESS_TYPE_URL, new Map()]])
-    )
+    const view: GatewayView = before !== undefined && beforeResources !== undefined && sameResources(beforeResources, versioned)
+      ? before
+      : new Map([[RESOURCE_TYPE_URL, versioned], [ADDRESS_TYPE_URL, new Map()]])
+    views.set(resources, view)
+    gateways.set(gateway, view)
   }
   return { gateways }
 }
