@@ -19,6 +19,10 @@ export interface ProxyOptions {
   readonly judge?: (response: DeltaDiscoveryResponse) => string | undefined
   /** Metadata to send instead of the agentgateway default. */
   readonly metadata?: Record<string, string>
+  /** grpc-js channel options (e.g. a private subchannel pool, so that each proxy has its own connection). */
+  readonly channelOptions?: grpc.ChannelOptions
+  /** Called with every response as it arrives, before it is answered. */
+  readonly onResponse?: (response: DeltaDiscoveryResponse) => void
 }
 
 export const proxyNode = (gateway: string, namespace: string, metadata?: Record<string, string>) => ({
@@ -47,7 +51,7 @@ export class TestProxy {
 
   constructor(options: ProxyOptions) {
     this.options = options
-    this.client = new AggregatedDiscoveryServiceClient(options.address, grpc.credentials.createInsecure())
+    this.client = new AggregatedDiscoveryServiceClient(options.address, grpc.credentials.createInsecure(), options.channelOptions ?? {})
     this.call = this.client.deltaAggregatedResources()
     this.call.on("data", (response: DeltaDiscoveryResponse) => this.receive(response))
     this.call.on("status", (status: grpc.StatusObject) => {
@@ -67,6 +71,7 @@ export class TestProxy {
   }
 
   private receive(response: DeltaDiscoveryResponse) {
+    this.options.onResponse?.(response)
     this.responses.push(response)
     const verdict = this.options.judge?.(response)
     const refused = new Set<string>()
