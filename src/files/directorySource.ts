@@ -5,13 +5,9 @@ import { watch } from "node:fs"
 import { join } from "node:path"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
 import { Source, type SourceProblem, type SourceUpdate } from "../api/source.ts"
-import { worldFromObjects } from "../translate/world.ts"
-import { emptyContents, objectsOf, readDirectory, type DirectoryContents } from "./readDirectory.ts"
+import { emptyContents, readDirectory, type DirectoryContents } from "./readDirectory.ts"
+import { WorldAccumulator } from "./worldAccumulator.ts"
 
-const toUpdate = (contents: DirectoryContents): SourceUpdate => {
-  const { objects, problems } = objectsOf(contents)
-  return { world: worldFromObjects(objects), problems: [...contents.problems, ...problems] as ReadonlyArray<SourceProblem> }
-}
 
 /** Paths changed since the last read; "all" when the watcher could not say which. */
 type Pending = ReadonlySet<string> | "all"
@@ -49,6 +45,11 @@ export const directorySource = (dir: string) =>
     Source,
     Effect.gen(function*() {
       const first = yield* readDirectory(dir, emptyContents)
+      const accumulator = new WorldAccumulator()
+      const toUpdate = (contents: DirectoryContents): SourceUpdate => {
+        const { duplicates, world } = accumulator.update(contents)
+        return { world, problems: [...contents.problems, ...duplicates] as ReadonlyArray<SourceProblem> }
+      }
       const latest = yield* Ref.make(first)
       const pending = new PendingChanges()
       const logIgnored = (contents: DirectoryContents) =>

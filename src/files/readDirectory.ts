@@ -12,6 +12,8 @@ import { objectId } from "../translate/world.ts"
 export interface FileObjects {
   /** Objects of one file, by identity, from its last readable content. */
   readonly objects: ReadonlyMap<string, InputObject>
+  /** Parsed documents by their text: an edit re-parses only the documents it touched. */
+  readonly documents: ReadonlyMap<string, ParsedChunk>
   /** The text they were read from: an unchanged file is not parsed again. */
   readonly text: string
   readonly problems: ReadonlyArray<SourceProblem>
@@ -45,14 +47,69 @@ const listManifests = async (dir: string): Promise<Array<string>> => {
   return paths.sort()
 }
 
+/** One `---`-separated piece of a file, parsed on its own. */
+interface ParsedChunk {
+  readonly values: ReadonlyArray<unknown>
+  readonly errors: ReadonlyArray<{ readonly offset: number; readonly message: string }>
+}
+
+/**
+ * Splits a YAML stream at its document markers. A line that starts with `---` followed by a space
+ * or its end always starts a document (YAML forbids it inside content), so each piece parses on
+ * its own exactly as it would in the whole stream. Leading comments join the first document.
+ */
+export const splitDocuments = (text: string): Array<string> => {
+  const chunks: Array<string> = []
+  let current: Array<string> = []
+  let hasContent = false
+  for (const line of text.split("\n")) {
+    if (/^---(?:[ \t]|$)/.test(line) && hasContent) {
+      chunks.push(current.join("\n"))
+      current = []
+    }
+    current.push(line)
+    if (/^---(?:[ \t]|$)/.test(line) || (line.trim() !== "" && !line.trimStart().startsWith("#"))) hasContent = true
+  }
+  if (current.length > 0) chunks.push(current.join("\n"))
+  return chunks
+}
+
+const parseChunk = (chunk: string): ParsedChunk => {
+  const documents = parseAllDocuments(chunk, { prettyErrors: true })
+  const list = Array.isArray(documents) ? documents : [documents]
+  return {
+    values: list.map((document) => document.toJS() as unknown),
+    errors: list.flatMap((document, offset) =>
+      document.errors.map((error) => ({ offset, message: (error.message.split("\n")[0] ?? error.message).replace(/:$/, "") }))
+    )
+  }
+}
+
+/** Decodings by parsed value: an unchanged document keeps its decoded object, and its identity. */
+const decodings = new WeakMap<object, ReturnType<typeof decodeObject>>()
+
+const decodeCached = (raw: unknown) => {
+  if (typeof raw !== "object" || raw === null) return decodeObject(raw)
+  const cached = decodings.get(raw)
+  if (cached !== undefined) return cached
+  const outcome = decodeObject(raw)
+  decodings.set(raw, outcome)
+  return outcome
+}
+
 const parseFile = (file: string, text: string, previous: FileObjects | undefined): FileObjects => {
   const problems: Array<SourceProblem> = []
   const ignored = new Set<string>()
-  const documents = parseAllDocuments(text, { prettyErrors: true })
-  const syntaxErrors = (Array.isArray(documents) ? documents : [documents]).flatMap((document, index) =>
-    document.errors.map((error) => ({ index, message: (error.message.split("\n")[0] ?? error.message).replace(/:$/, "") }))
-  )
-  if (syntaxErrors.length > 0 || !Array.isArray(documents)) {
+  const chunks = new Map<string, ParsedChunk>()
+  const values: Array<unknown> = []
+  const syntaxErrors: Array<{ index: number; message: string }> = []
+  for (const chunk of splitDocuments(text)) {
+    const parsed = chunks.get(chunk) ?? previous?.documents.get(chunk) ?? parseChunk(chunk)
+    chunks.set(chunk, parsed)
+    for (const error of parsed.errors) syntaxErrors.push({ index: values.length + error.offset, message: error.message })
+    values.push(...parsed.values)
+  }
+  if (syntaxErrors.length > 0) {
     for (const error of syntaxErrors) {
       problems.push({
         origin: file,
@@ -60,13 +117,12 @@ const parseFile = (file: string, text: string, previous: FileObjects | undefined
         message: `is not valid YAML: ${error.message}${previous === undefined ? "" : "; the file's last readable content is still served"}`
       })
     }
-    return { objects: previous?.objects ?? new Map(), text, problems, ignored: [] }
+    return { objects: previous?.objects ?? new Map(), documents: previous?.documents ?? new Map(), text, problems, ignored: [] }
   }
   const objects = new Map<string, InputObject>()
-  documents.forEach((document, index) => {
-    const raw: unknown = document.toJS()
+  values.forEach((raw, index) => {
     if (raw === null || raw === undefined) return
-    const outcome = decodeObject(raw)
+    const outcome = decodeCached(raw)
     switch (outcome._tag) {
       case "Decoded":
         objects.set(objectId(outcome.object), outcome.object)
@@ -96,7 +152,7 @@ const parseFile = (file: string, text: string, previous: FileObjects | undefined
       }
     }
   })
-  return { objects, text, problems, ignored: [...ignored] }
+  return { objects, documents: chunks, text, problems, ignored: [...ignored] }
 }
 
 const readText = (path: string) => readFile(path, "utf8").catch(() => undefined)

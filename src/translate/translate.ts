@@ -8,7 +8,7 @@ import { condition, type Condition } from "./conditions.ts"
 import type { DiscoveryProblem } from "./discovery.ts"
 import { judgeListeners, listenerKindOf, supportedKinds } from "./listeners.ts"
 import { mcpListener } from "./mcp.ts"
-import { admittedServices, serviceIndex } from "./serviceIndex.ts"
+import { admittedServices } from "./serviceIndex.ts"
 import type { TranslateOptions } from "./options.ts"
 import { a2aListener } from "./a2a.ts"
 import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
@@ -191,9 +191,12 @@ const translateGateway = (
 }
 
 const NO_SERVICES: ReadonlyArray<Service> = []
-const SEPARATOR = Symbol("listener")
 
-const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
+const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
+
+const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
+  a.length === b.length &&
+  a.every((x, i) => x === b[i] || (Array.isArray(x) && Array.isArray(b[i]) && sameElements(x, b[i] as ReadonlyArray<unknown>)))
 
 /**
  * A translator that remembers each Gateway's last result with everything it was computed from
@@ -205,14 +208,15 @@ export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
 
   const translateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => {
-    const index = serviceIndex(world)
     const namespace = namespaceOf(gateway.metadata)
     const admitted = gateway.spec.listeners.map((listener) => {
       const kind = listenerKindOf(listener)
-      return kind === "mcp" || kind === "a2a" ? admittedServices(world, index, namespace, listener) : NO_SERVICES
+      return kind === "mcp" || kind === "a2a" ? admittedServices(world, namespace, listener) : NO_SERVICES
     })
-    const inputs = [gateway, options, JSON.stringify(behaviour), ...admitted.flatMap((services) => [SEPARATOR, ...services])]
+    const inputs = [gateway, options, JSON.stringify(behaviour), ...admitted]
     const cached = memo.get(key)
+    // Arrays of admitted Services are shared while their namespaces are unchanged; equal contents
+    // in a new array (an All listener after an unrelated change) are compared element by element.
     if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.result
     const result = translateGateway(gateway, admitted, behaviour, options)
     memo.set(key, { inputs, result })

@@ -5,6 +5,7 @@ import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
 import type { GatewayParameters } from "../api/gatewayParameters.ts"
 import { keyOf } from "../api/meta.ts"
 import type { InputObject } from "../api/objects.ts"
+import { ServicesByNamespace } from "./servicesByNamespace.ts"
 
 export interface World {
   /** by name (cluster-scoped) */
@@ -12,7 +13,8 @@ export interface World {
   /** by `namespace/name` */
   readonly gateways: ReadonlyMap<string, Gateway>
   readonly gatewayParameters: ReadonlyMap<string, GatewayParameters>
-  readonly services: ReadonlyMap<string, Service>
+  /** by `namespace/name`, partitioned by namespace */
+  readonly services: ServicesByNamespace
   /** by name (cluster-scoped) */
   readonly namespaces: ReadonlyMap<string, Namespace>
 }
@@ -21,7 +23,7 @@ export const emptyWorld: World = {
   gatewayClasses: new Map(),
   gateways: new Map(),
   gatewayParameters: new Map(),
-  services: new Map(),
+  services: ServicesByNamespace.from([]),
   namespaces: new Map()
 }
 
@@ -57,5 +59,5 @@ export const worldFromObjects = (objects: Iterable<InputObject>): World => {
         break
     }
   }
-  return { gatewayClasses, gateways, gatewayParameters, services, namespaces }
+  return { gatewayClasses, gateways, gatewayParameters, services: ServicesByNamespace.from(services), namespaces }
 }

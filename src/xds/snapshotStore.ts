@@ -22,6 +22,14 @@ export interface Published {
 
 const initial: Published = { world: emptyWorld, snapshot: emptySnapshot, statuses: [], problems: [], generation: 0, publishedAt: 0 }
 
+/** Statuses of unchanged objects are the same objects (the translator remembers them): compare those first. */
+const sameStatuses = (a: ReadonlyArray<ObjectStatus>, b: ReadonlyArray<ObjectStatus>) =>
+  a.length === b.length &&
+  a.every((x, i) => {
+    const y = b[i]!
+    return x === y || (x.kind === y.kind && x.name === y.name && (x.status === y.status || JSON.stringify(x) === JSON.stringify(y)))
+  })
+
 const sameSnapshot = (a: Snapshot, b: Snapshot) =>
   a.gateways.size === b.gateways.size && [...a.gateways].every(([name, view]) => b.gateways.get(name) === view)
 
@@ -41,7 +49,7 @@ export class SnapshotStore extends Context.Service<SnapshotStore, {
         return yield* SubscriptionRef.modify(ref, (current): [boolean, Published] => {
           const snapshot = buildSnapshot(translation, current.snapshot)
           const unchanged = current.generation > 0 && current.world === world && sameSnapshot(current.snapshot, snapshot) &&
-            JSON.stringify(current.statuses) === JSON.stringify(translation.statuses) &&
+            sameStatuses(current.statuses, translation.statuses) &&
             JSON.stringify(current.problems) === JSON.stringify(problems)
           if (unchanged) return [false, current]
           return [true, {

@@ -1,0 +1,125 @@
+// Keeps the World of a directory up to date file by file: a changed file
+// costs what it holds, not what the directory holds. Kinds it does not touch
+// keep their Map (and so their identity) from one World to the next.
+import type { Service } from "../api/core.ts"
+import type { InputObject } from "../api/objects.ts"
+import type { SourceProblem } from "../api/source.ts"
+import { emptyWorld, type World } from "../translate/world.ts"
+import { keyOf } from "../api/meta.ts"
+import type { DirectoryContents, FileObjects } from "./readDirectory.ts"
+
+type Kinds = { -readonly [K in keyof World]: World[K] }
+
+const fieldOf = (object: InputObject): keyof World => {
+  switch (object.kind) {
+    case "GatewayClass":
+      return "gatewayClasses"
+    case "Gateway":
+      return "gateways"
+    case "GatewayParameters":
+      return "gatewayParameters"
+    case "Service":
+      return "services"
+    case "Namespace":
+      return "namespaces"
+  }
+}
+
+const keyWithin = (object: InputObject) =>
+  object.kind === "GatewayClass" || object.kind === "Namespace" ? object.metadata.name : keyOf(object.metadata)
+
+export class WorldAccumulator {
+  private files: ReadonlyMap<string, FileObjects> = new Map()
+  /** Files defining each object identity; the last in path order wins. */
+  private readonly filesById = new Map<string, Set<string>>()
+  private winners = new Map<string, InputObject>()
+  /** Identities defined by more than one file. */
+  private readonly duplicated = new Set<string>()
+  world: World = emptyWorld
+
+  /** Brings the World to `contents`, looking only at files whose objects changed. */
+  update(contents: DirectoryContents): { readonly world: World; readonly duplicates: ReadonlyArray<SourceProblem> } {
+    const touched = new Set<string>()
+    const names = new Set([...this.files.keys(), ...contents.files.keys()])
+    for (const file of names) {
+      const before = this.files.get(file)
+      const after = contents.files.get(file)
+      if (before?.objects === after?.objects) continue
+      for (const id of before?.objects.keys() ?? []) {
+        this.filesById.get(id)?.delete(file)
+        touched.add(id)
+      }
+      for (const id of after?.objects.keys() ?? []) {
+        const owners = this.filesById.get(id) ?? new Set()
+        owners.add(file)
+        this.filesById.set(id, owners)
+        touched.add(id)
+      }
+    }
+    this.files = contents.files
+    const next: Kinds = { ...this.world }
+    const copied = new Set<keyof World>()
+    const writable = (field: Exclude<keyof World, "services">) => {
+      if (!copied.has(field)) {
+        next[field] = new Map(next[field] as Map<string, never>) as never
+        copied.add(field)
+      }
+      return next[field] as unknown as Map<string, InputObject>
+    }
+    // Services are many: only the namespaces they live in are copied.
+    const serviceChanges: Array<readonly [string, Service | undefined]> = []
+    const remove = (object: InputObject) => {
+      const field = fieldOf(object)
+      if (field === "services") serviceChanges.push([keyWithin(object), undefined])
+      else writable(field).delete(keyWithin(object))
+    }
+    const add = (object: InputObject) => {
+      const field = fieldOf(object)
+      if (field === "services") serviceChanges.push([keyWithin(object), object as Service])
+      else writable(field).set(keyWithin(object), object)
+    }
+    for (const id of touched) {
+      const owners = this.filesById.get(id)
+      if (owners !== undefined && owners.size > 1) this.duplicated.add(id)
+      else this.duplicated.delete(id)
+      const winnerFile = owners === undefined || owners.size === 0 ? undefined : [...owners].sort().at(-1)!
+      const object = winnerFile === undefined ? undefined : contents.files.get(winnerFile)!.objects.get(id)
+      const old = this.winners.get(id)
+      if (object === old) continue
+      if (old !== undefined) remove(old)
+      if (object === undefined) {
+        this.winners.delete(id)
+        this.filesById.delete(id)
+      } else {
+        add(object)
+        this.winners.set(id, object)
+      }
+    }
+    if (serviceChanges.length > 0) {
+      next.services = next.services.with(serviceChanges)
+      copied.add("services")
+    }
+    if (copied.size > 0) this.world = next
+    return { world: this.world, duplicates: this.duplicates() }
+  }
+
+  private duplicates(): ReadonlyArray<SourceProblem> {
+    const problems: Array<SourceProblem> = []
+    for (const id of this.duplicated) {
+      const owners = this.filesById.get(id)!
+      const sorted = [...owners].sort()
+      const used = sorted.at(-1)!
+      const object = this.winners.get(id)!
+      for (const other of sorted.slice(0, -1)) {
+        problems.push({
+          origin: used,
+          kind: object.kind,
+          name: object.metadata.name,
+          ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+          message: `is also defined in ${other}; the definition in ${used} is used, remove one of them`
+        })
+      }
+    }
+    return problems
+  }
+}

@@ -1,0 +1,75 @@
+// agentplane as its own process for the benchmarks, so that its CPU and
+// memory are its own and the clients' work is not counted against it.
+import { spawn, type ChildProcess } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { sleep } from "./stats.ts"
+
+export interface RunningAgentplane {
+  readonly xdsAddress: string
+  readonly adminUrl: string
+  readonly pid: number
+  readonly log: () => string
+  /** utime + stime in milliseconds, from /proc. */
+  readonly cpuMs: () => number
+  /** Resident set size in MB, from /proc. */
+  readonly rssMB: () => number
+  readonly stop: () => Promise<void>
+}
+
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const CLOCK_TICKS_PER_SECOND = 100
+
+export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<RunningAgentplane> => {
+  const xdsPort = await freePort()
+  const adminPort = await freePort()
+  let output = ""
+  const child: ChildProcess = spawn(process.execPath, [
+    "src/cli.ts", "serve", ...args,
+    "--xds-address", `127.0.0.1:${xdsPort}`,
+    "--admin-address", `127.0.0.1:${adminPort}`,
+    "--log-level", "warn"
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+  child.stdout!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)))
+  child.stderr!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)))
+  const adminUrl = `http://127.0.0.1:${adminPort}`
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`agentplane exited (${child.exitCode}):\n${output}`)
+    const ready = await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)
+    if (ready) break
+    if (Date.now() > deadline) throw new Error(`agentplane not ready:\n${output}`)
+    await sleep(100)
+  }
+  const pid = child.pid!
+  return {
+    xdsAddress: `127.0.0.1:${xdsPort}`,
+    adminUrl,
+    pid,
+    log: () => output,
+    cpuMs: () => {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+      return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000
+    },
+    rssMB: () => {
+      const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
+      return Number(line.replace(/\D+/g, "")) / 1024
+    },
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGTERM")
+      await Promise.race([exited, sleep(5000)])
+      child.kill("SIGKILL")
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// Propagation in Kubernetes mode: an API-server write (a Service's port is
+// patched) to the delta at the clients, against the test API server.
+import { startCluster } from "../harness/kube/cluster.ts"
+import { kubeClient, type Kube } from "../support/kube.ts"
+import { startAgentplane } from "./agentplane.ts"
+import { awaitFirstSnapshots, closeClients, connectClients, type BenchClient } from "./clients.ts"
+import { drive, type Apply, type PropagationFigures } from "./propagation.ts"
+import { gateway, gatewayClass, namespaceOf, service, type WorldSize } from "./world.ts"
+
+const inBatches = async <A>(items: ReadonlyArray<A>, size: number, run: (item: A) => Promise<unknown>) => {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run))
+}
+
+const pathOf = (object: any) =>
+  object.kind === "Service"
+    ? `/api/v1/namespaces/${object.metadata.namespace}/services`
+    : object.kind === "Gateway"
+    ? `/apis/gateway.networking.k8s.io/v1/namespaces/${object.metadata.namespace}/gateways`
+    : "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
+
+const populate = async (kube: Kube, size: WorldSize, log: (line: string) => void) => {
+  await kube.must("POST", pathOf(gatewayClass()), gatewayClass())
+  const namespaces = Array.from({ length: size.gateways }, (_, g) => `ns-${g}`)
+  await inBatches(namespaces, 32, (name) => kube.must("POST", "/api/v1/namespaces", { metadata: { name } }))
+  await inBatches(namespaces.map((_, g) => gateway(g)), 32, (object) => kube.must("POST", pathOf(object), object))
+  const services = Array.from({ length: size.services }, (_, s) => service(s, size))
+  const start = Date.now()
+  await inBatches(services, 64, (object) => kube.must("POST", pathOf(object), object))
+  log(`created ${size.services} Services in ${((Date.now() - start) / 1000).toFixed(1)} s`)
+}
+
+export const kubeModePropagation = async (
+  size: WorldSize,
+  clientCounts: ReadonlyArray<number>,
+  changes: number,
+  log: (line: string) => void
+): Promise<ReadonlyArray<{ readonly clients: number; readonly figures: PropagationFigures }>> => {
+  const cluster = await startCluster({ log })
+  const kube = kubeClient(cluster)
+  try {
+    await populate(kube, size, log)
+    const agentplane = await startAgentplane(["--kube", "--kubeconfig", cluster.kubeconfigPath])
+    try {
+      const results = []
+      for (const count of clientCounts) {
+        const clients: Array<BenchClient> = await connectClients(agentplane.xdsAddress, count, size.gateways)
+        try {
+          await awaitFirstSnapshots(clients)
+          const apply: Apply = async (index, variant) => {
+            const port = 8000 + (variant % 1000)
+            const startedAt = performance.now()
+            await kube.must("PATCH", `/api/v1/namespaces/${namespaceOf(index, size)}/services/svc-${index}`, {
+              spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] }
+            }, "application/merge-patch+json")
+            return { service: index, gateway: index % size.gateways, newName: `backend/${namespaceOf(index, size)}/svc-${index}:${port}`, startedAt }
+          }
+          results.push({ clients: count, figures: await drive(clients, size, apply, changes) })
+        } finally {
+          closeClients(clients)
+        }
+      }
+      return results
+    } finally {
+      await agentplane.stop()
+    }
+  } finally {
+    await cluster.stop()
+  }
+}
