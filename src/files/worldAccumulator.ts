@@ -1,32 +1,11 @@
 // Keeps the World of a directory up to date file by file: a changed file
 // costs what it holds, not what the directory holds. Kinds it does not touch
 // keep their Map (and so their identity) from one World to the next.
-import type { Service } from "../api/core.ts"
 import type { InputObject } from "../api/objects.ts"
 import type { SourceProblem } from "../api/source.ts"
 import { emptyWorld, type World } from "../translate/world.ts"
-import { keyOf } from "../api/meta.ts"
+import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
 import type { DirectoryContents, FileObjects } from "./readDirectory.ts"
-
-type Kinds = { -readonly [K in keyof World]: World[K] }
-
-const fieldOf = (object: InputObject): keyof World => {
-  switch (object.kind) {
-    case "GatewayClass":
-      return "gatewayClasses"
-    case "Gateway":
-      return "gateways"
-    case "GatewayParameters":
-      return "gatewayParameters"
-    case "Service":
-      return "services"
-    case "Namespace":
-      return "namespaces"
-  }
-}
-
-const keyWithin = (object: InputObject) =>
-  object.kind === "GatewayClass" || object.kind === "Namespace" ? object.metadata.name : keyOf(object.metadata)
 
 export class WorldAccumulator {
   private files: ReadonlyMap<string, FileObjects> = new Map()
@@ -57,27 +36,7 @@ export class WorldAccumulator {
       }
     }
     this.files = contents.files
-    const next: Kinds = { ...this.world }
-    const copied = new Set<keyof World>()
-    const writable = (field: Exclude<keyof World, "services">) => {
-      if (!copied.has(field)) {
-        next[field] = new Map(next[field] as Map<string, never>) as never
-        copied.add(field)
-      }
-      return next[field] as unknown as Map<string, InputObject>
-    }
-    // Services are many: only the namespaces they live in are copied.
-    const serviceChanges: Array<readonly [string, Service | undefined]> = []
-    const remove = (object: InputObject) => {
-      const field = fieldOf(object)
-      if (field === "services") serviceChanges.push([keyWithin(object), undefined])
-      else writable(field).delete(keyWithin(object))
-    }
-    const add = (object: InputObject) => {
-      const field = fieldOf(object)
-      if (field === "services") serviceChanges.push([keyWithin(object), object as Service])
-      else writable(field).set(keyWithin(object), object)
-    }
+    const changes: Array<WorldChange> = []
     for (const id of touched) {
       const owners = this.filesById.get(id)
       if (owners !== undefined && owners.size > 1) this.duplicated.add(id)
@@ -86,20 +45,15 @@ export class WorldAccumulator {
       const object = winnerFile === undefined ? undefined : contents.files.get(winnerFile)!.objects.get(id)
       const old = this.winners.get(id)
       if (object === old) continue
-      if (old !== undefined) remove(old)
+      changes.push({ before: old, after: object })
       if (object === undefined) {
         this.winners.delete(id)
         this.filesById.delete(id)
       } else {
-        add(object)
         this.winners.set(id, object)
       }
     }
-    if (serviceChanges.length > 0) {
-      next.services = next.services.with(serviceChanges)
-      copied.add("services")
-    }
-    if (copied.size > 0) this.world = next
+    this.world = withChanges(this.world, changes)
     return { world: this.world, duplicates: this.duplicates() }
   }
 

@@ -7,7 +7,8 @@ import { type KubernetesObject, makeInformer, type Informer, type ObjectCache } 
 import { Effect, FiberSet, Layer, Queue, Ref, Stream } from "effect"
 import { decodeObject, type InputKind, type InputObject } from "../api/objects.ts"
 import { Source, type SourceProblem, type SourceUpdate } from "../api/source.ts"
-import { objectId, worldFromObjects } from "../translate/world.ts"
+import { emptyWorld } from "../translate/world.ts"
+import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
 import { KubeApi } from "./kubeApi.ts"
 
 interface Watched {
@@ -38,48 +39,91 @@ interface RunningInformer {
 
 const jittered = (ms: number) => ms / 2 + Math.random() * (ms / 2)
 
-/** Decodes the caches into a World. Decoding is cached per object: informers keep unchanged objects. */
+/** An object a watch event named: its kind, namespace and name. The cache says what it is now. */
+interface Touched {
+  readonly watched: Watched
+  readonly namespace: string | undefined
+  readonly name: string
+}
+
+const idOf = (kind: string, namespace: string | undefined, name: string) =>
+  namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`
+
+/**
+ * Keeps the World in step with the informer caches. The first pass reads every cache; later
+ * passes look only at the objects events named, so a change costs what it touches. Decoding is
+ * cached per object (informers keep unchanged objects); an object that stops decoding keeps its
+ * last good version and is reported.
+ */
 const makeWorldBuilder = () => {
   const decoded = new WeakMap<object, ReturnType<typeof decodeObject>>()
-  let lastGood = new Map<string, InputObject>()
-  return (informers: ReadonlyArray<RunningInformer>): SourceUpdate => {
-    const objects: Array<InputObject> = []
-    const problems: Array<SourceProblem> = []
-    const good = new Map<string, InputObject>()
-    for (const { informer, watched } of informers) {
-      for (const raw of informer.list()) {
-        let outcome = decoded.get(raw)
-        if (outcome === undefined) {
-          // List items carry no apiVersion and kind; watch events do.
-          outcome = decodeObject({ ...raw, apiVersion: watched.apiVersion, kind: watched.kind })
-          decoded.set(raw, outcome)
-        }
-        if (outcome._tag === "Decoded") {
-          objects.push(outcome.object)
-          good.set(objectId(outcome.object), outcome.object)
-        } else if (outcome._tag === "Invalid") {
-          const namespace = raw.metadata?.namespace
-          const id = namespace === undefined ? `${watched.kind}/${raw.metadata?.name}` : `${watched.kind}/${namespace}/${raw.metadata?.name}`
-          const kept = lastGood.get(id)
-          if (kept !== undefined) {
-            objects.push(kept)
-            good.set(id, kept)
-          }
-          for (const issue of outcome.issues) {
-            problems.push({
-              origin: "cluster",
-              kind: watched.kind,
-              ...(namespace === undefined ? {} : { namespace }),
-              name: raw.metadata?.name ?? "(unnamed)",
-              field: issue.field,
-              message: `${issue.message}${kept === undefined ? "; the object is not used until it is fixed" : "; its last good version is still used"}`
-            })
-          }
+  const current = new Map<string, InputObject>()
+  const problems = new Map<string, ReadonlyArray<SourceProblem>>()
+  let world = emptyWorld
+  let built = false
+
+  const refresh = (entry: RunningInformer, namespace: string | undefined, name: string): WorldChange | undefined => {
+    const { watched } = entry
+    const id = idOf(watched.kind, watched.kind === "GatewayClass" || watched.kind === "Namespace" ? undefined : namespace, name)
+    const before = current.get(id)
+    const raw = entry.informer.get(name, namespace)
+    problems.delete(id)
+    if (raw === undefined) {
+      current.delete(id)
+      return before === undefined ? undefined : { before, after: undefined }
+    }
+    let outcome = decoded.get(raw)
+    if (outcome === undefined) {
+      // List items carry no apiVersion and kind; watch events do.
+      outcome = decodeObject({ ...raw, apiVersion: watched.apiVersion, kind: watched.kind })
+      decoded.set(raw, outcome)
+    }
+    if (outcome._tag === "Decoded") {
+      current.set(id, outcome.object)
+      return { before, after: outcome.object }
+    }
+    if (outcome._tag === "Invalid") {
+      problems.set(id, outcome.issues.map((issue) => ({
+        origin: "cluster",
+        kind: watched.kind,
+        ...(namespace === undefined ? {} : { namespace }),
+        name,
+        field: issue.field,
+        message: `${issue.message}${before === undefined ? "; the object is not used until it is fixed" : "; its last good version is still used"}`
+      })))
+    }
+    return undefined
+  }
+
+  return (informers: ReadonlyArray<RunningInformer>, touched: ReadonlyArray<Touched> | "all"): SourceUpdate => {
+    const changes: Array<WorldChange> = []
+    if (!built || touched === "all") {
+      built = true
+      const seen = new Set<string>()
+      for (const entry of informers) {
+        for (const raw of entry.informer.list()) {
+          const name = raw.metadata?.name ?? ""
+          const change = refresh(entry, raw.metadata?.namespace, name)
+          seen.add(idOf(entry.watched.kind, entry.watched.kind === "GatewayClass" || entry.watched.kind === "Namespace" ? undefined : raw.metadata?.namespace, name))
+          if (change !== undefined) changes.push(change)
         }
       }
+      for (const [id, object] of current) {
+        if (!seen.has(id)) {
+          current.delete(id)
+          changes.push({ before: object, after: undefined })
+        }
+      }
+    } else {
+      for (const { name, namespace, watched } of touched) {
+        const entry = informers.find((i) => i.watched === watched)
+        if (entry === undefined) continue
+        const change = refresh(entry, namespace, name)
+        if (change !== undefined) changes.push(change)
+      }
     }
-    lastGood = good
-    return { world: worldFromObjects(objects), problems }
+    world = withChanges(world, changes)
+    return { world, problems: [...problems.values()].flat() }
   }
 }
 
@@ -88,10 +132,16 @@ export const watchSource = Layer.effect(
   Effect.gen(function*() {
     const api = yield* KubeApi
     const informersRef = yield* Ref.make<ReadonlyArray<RunningInformer>>([])
+    // Objects named by events since the last pass (filled by informer callbacks, outside Effect).
+    const pending: { touched: Array<Touched> } = { touched: [] }
     const ticks = Stream.callback<void>((queue) =>
       Effect.gen(function*() {
         const tick = () => {
           Queue.offerUnsafe(queue, undefined)
+        }
+        const touchedBy = (watched: Watched) => (object: Raw) => {
+          pending.touched.push({ watched, namespace: object.metadata?.namespace, name: object.metadata?.name ?? "" })
+          tick()
         }
         // Informers call back outside Effect; these run effects in this stream's scope.
         const runFork = yield* FiberSet.makeRuntime()
@@ -112,9 +162,9 @@ export const watchSource = Layer.effect(
         let stopped = false
         for (const entry of running) {
           let backoff = BACKOFF_MIN_MS
-          entry.informer.on("add", tick)
-          entry.informer.on("update", tick)
-          entry.informer.on("delete", tick)
+          entry.informer.on("add", touchedBy(entry.watched))
+          entry.informer.on("update", touchedBy(entry.watched))
+          entry.informer.on("delete", touchedBy(entry.watched))
           entry.informer.on("connect", () => {
             backoff = BACKOFF_MIN_MS
           })
@@ -155,7 +205,11 @@ export const watchSource = Layer.effect(
     const updates = ticks.pipe(
       Stream.mapEffect(() => Effect.zip(synced, Ref.get(informersRef))),
       Stream.filter(([isSynced]) => isSynced),
-      Stream.map(([, informers]) => build(informers))
+      Stream.map(([, informers]) => {
+        const touched = pending.touched
+        pending.touched = []
+        return build(informers, touched)
+      })
     )
     return Source.of({ updates })
   })
