@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // agentplane's command line: `render` prints what would be served, `serve` serves it.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -96,6 +97,19 @@ const serve = Command.make(
       Flag.withDefault("enabled")
     ),
     xdsAddress: Flag.String("xds-address").pipe(Flag.withDescription("HOST:PORT for delta xDS"), Flag.withDefault("127.0.0.1:9978")),
+    xdsTlsCert: Flag.String("xds-tls-cert").pipe(
+      Flag.withDescription("Serve xDS over TLS with this certificate chain (PEM; re-read every minute), with --xds-tls-key"),
+      Flag.optional
+    ),
+    xdsTlsKey: Flag.String("xds-tls-key").pipe(Flag.withDescription("Private key (PEM) of --xds-tls-cert"), Flag.optional),
+    xdsTlsCa: Flag.String("xds-tls-ca").pipe(
+      Flag.withDescription("CA (PEM) that signed --xds-tls-cert, handed to managed proxies (default: they trust the system roots)"),
+      Flag.optional
+    ),
+    xdsServiceAddress: Flag.String("xds-service-address").pipe(
+      Flag.withDescription("HOST:PORT at which managed proxies reach this xDS server (default: agentplane.$POD_NAMESPACE.svc and the --xds-address port)"),
+      Flag.optional
+    ),
     adminAddress: Flag.String("admin-address").pipe(
       Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
       Flag.withDefault("127.0.0.1:9095")
@@ -117,10 +131,15 @@ const serve = Command.make(
     if (from === undefined && !flags.kube && !inCluster) {
       return yield* fail("nothing to serve: give --from DIR (a directory of manifests) or --kube (the Kubernetes API)")
     }
+    const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
+    if ((certFile === undefined) !== (keyFile === undefined)) return yield* fail("--xds-tls-cert and --xds-tls-key go together")
+    if (caFile !== undefined && certFile === undefined) return yield* fail("--xds-tls-ca needs --xds-tls-cert and --xds-tls-key")
+    const xdsTls = certFile === undefined || keyFile === undefined ? undefined : { certFile, keyFile }
     const options = {
       controllerName: flags.controllerName,
       clusterDomain: flags.clusterDomain,
       xdsAddress: flags.xdsAddress,
+      ...(xdsTls === undefined ? {} : { xdsTls }),
       adminAddress: flags.adminAddress,
       agentgateway: flags.agentgateway === "enabled"
     }
@@ -131,7 +150,7 @@ const serve = Command.make(
       const host = flags.xdsAddress.replace(/:\d+$/, "").replace(/^0\.0\.0\.0$|^\[::\]$/, "127.0.0.1")
       const lines = [...published.snapshot.gateways.keys()].sort().map((gateway) => {
         const [namespace, name] = gateway.split("/")
-        return `  ${gateway}:\n    XDS_ADDRESS=http://${host}:${xds.port} GATEWAY=${name} NAMESPACE=${namespace} LOCALITY=local agentgateway -f agentgateway.yaml`
+        return `  ${gateway}:\n    XDS_ADDRESS=${xdsTls === undefined ? "http" : "https"}://${host}:${xds.port} GATEWAY=${name} NAMESPACE=${namespace} LOCALITY=local agentgateway -f agentgateway.yaml`
       })
       yield* Console.log(
         lines.length === 0
@@ -142,8 +161,19 @@ const serve = Command.make(
       return yield* Effect.never
     })
     if (from !== undefined) return yield* program.pipe(Effect.provide(serveLayer({ ...options, from })))
+    const rootCa = caFile === undefined ? undefined : yield* Effect.try({
+      try: () => readFileSync(caFile, "utf8"),
+      catch: (error) => error instanceof Error ? error.message : String(error)
+    }).pipe(Effect.catch((message) => fail(`cannot read --xds-tls-ca ${caFile}: ${message}`).pipe(Effect.as(null))))
+    if (rootCa === null) return
+    const xdsPort = flags.xdsAddress.slice(flags.xdsAddress.lastIndexOf(":") + 1)
     yield* program.pipe(Effect.provide(kubeServeLayer({
       ...options,
+      managedXds: {
+        address: Option.getOrUndefined(flags.xdsServiceAddress) ?? `agentplane.${process.env["POD_NAMESPACE"] ?? "agentplane-system"}.svc:${xdsPort}`,
+        tls: xdsTls !== undefined,
+        ...(rootCa === undefined ? {} : { rootCa })
+      },
       kubeconfig: Option.getOrUndefined(flags.kubeconfig),
       leaderElection: {
         namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? process.env["POD_NAMESPACE"] ?? "default",

@@ -1,24 +1,33 @@
 // Composition of agentplane's layers: Source → translator → SnapshotStore →
-// xDS server, with the admin endpoints beside them.
+// xDS server, with the admin endpoints beside them; in a cluster also the
+// status writer, the deployer of managed proxies and xDS authentication.
 import { Deferred, Effect, Layer, Logger, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
 import { describeProblem, Source } from "./api/source.ts"
 import { directorySource } from "./files/directorySource.ts"
+import { Deployer } from "./kube/deployer.ts"
 import { EventRecorder } from "./kube/events.ts"
 import { KubeApi } from "./kube/kubeApi.ts"
 import { LeaderElection, type LeaderElectionOptions } from "./kube/leaderElection.ts"
+import { ManagedDeployments } from "./kube/managedDeployments.ts"
+import type { XdsEndpoint } from "./kube/managedObjects.ts"
 import { statusWriter } from "./kube/statusWriter.ts"
+import { tokenReviewAuthenticator } from "./kube/tokenReview.ts"
 import { watchSource } from "./kube/watchSource.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
+import { XdsAuthenticator } from "./xds/auth.ts"
 import { DataPlane } from "./xds/dataPlane.ts"
 import { XdsServer } from "./xds/server.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
+import type { XdsTls } from "./xds/tls.ts"
 
 export interface ServeOptions extends TranslateOptions {
   readonly xdsAddress: string
+  /** Serve xDS over TLS with this certificate and key (plaintext HTTP/2 without). */
+  readonly xdsTls?: XdsTls
   readonly adminAddress: string
   /** When false, nothing is programmed and no status is written (the integration is switched off). */
   readonly agentgateway?: boolean
@@ -31,6 +40,8 @@ export interface FileServeOptions extends ServeOptions {
 export interface KubeServeOptions extends ServeOptions {
   readonly kubeconfig: string | undefined
   readonly leaderElection: LeaderElectionOptions
+  /** How the proxies agentplane deploys reach its xDS server (through its Service). */
+  readonly managedXds: XdsEndpoint
 }
 
 /** Translates every update of the Source and publishes the result. */
@@ -83,22 +94,32 @@ const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer)
  * Admin endpoints start first (liveness answers while the first configuration is read); the xDS
  * server starts only once `background` has published it, so no proxy is ever served an empty one.
  */
-const compose = <E, R>(options: ServeOptions, background: Layer.Layer<never, E, R>) =>
-  XdsServer.layer(options.xdsAddress).pipe(
-    Layer.provide(background),
+const compose = <E, R, EA, RA>(
+  options: ServeOptions,
+  background: Layer.Layer<never, E, R>,
+  authenticator: Layer.Layer<XdsAuthenticator, EA, RA>
+) =>
+  XdsServer.layer(options.xdsAddress, options.xdsTls).pipe(
+    Layer.provide(Layer.merge(background, authenticator)),
     Layer.provideMerge(AdminServer.layer(options.adminAddress)),
     Layer.provideMerge(core)
   )
 
-/** File mode: a directory of manifests, watched. */
+/** File mode: a directory of manifests, watched; xDS is open (on loopback by default). */
 export const serveLayer = (options: FileServeOptions) =>
-  compose(options, reconciler(options).pipe(Layer.provide(directorySource(options.from))))
+  compose(options, reconciler(options).pipe(Layer.provide(directorySource(options.from))), XdsAuthenticator.open)
 
-/** Kubernetes mode: informers in, status and Events out; only the leader writes. */
+/**
+ * Kubernetes mode: informers in; status, Events and managed proxies out, written by the leader
+ * only; every xDS stream authenticated with a TokenReview.
+ */
 export const kubeServeLayer = (options: KubeServeOptions) => {
-  const writer = statusWriter.pipe(
-    Layer.provide(Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity)))
-  )
+  // One leader election and one event recorder, shared by the status writer and the deployer.
+  const leadership = Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity))
+  const deployer = options.agentgateway === false
+    ? Deployer.disabled
+    : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
+  const writer = statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership))
   const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(watchSource)), writer)
-  return compose(options, background).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
+  return compose(options, background, tokenReviewAuthenticator).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
 }

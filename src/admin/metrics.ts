@@ -70,6 +70,8 @@ export class Metrics extends Context.Service<Metrics, {
   readonly pushLatency: (seconds: number) => Effect.Effect<void>
   readonly nacked: (gateway: string, typeUrl: string, resources: number) => Effect.Effect<void>
   readonly translated: Effect.Effect<void>
+  /** An xDS stream closed before it was served (bad node, no or wrong token), by gRPC status name. */
+  readonly refusedStream: (code: string) => Effect.Effect<void>
   /** Prometheus text, with gauges read at scrape time. */
   readonly render: (gauges: ReadonlyArray<Gauge>) => Effect.Effect<string>
 }>()("agentplane/admin/Metrics") {
@@ -78,6 +80,7 @@ export class Metrics extends Context.Service<Metrics, {
     const pushedResources = new Counter("agentplane_xds_pushed_resources_total", "Resources sent to proxies.")
     const nacks = new Counter("agentplane_xds_nacks_total", "Resources refused by proxies (NACK).")
     const translations = new Counter("agentplane_translations_total", "Configurations translated.")
+    const refusedStreams = new Counter("agentplane_xds_refused_streams_total", "xDS streams refused before being served, by gRPC status.")
     const latency = new Histogram("agentplane_xds_push_latency_seconds", "Time from a configuration change to its delta being written to a proxy stream.")
     return Metrics.of({
       pushed: (typeUrl, trigger, resources) =>
@@ -88,9 +91,10 @@ export class Metrics extends Context.Service<Metrics, {
       pushLatency: (seconds) => Effect.sync(() => latency.observe(seconds)),
       nacked: (gateway, typeUrl, resources) => Effect.sync(() => nacks.inc({ gateway, type_url: typeUrl }, resources)),
       translated: Effect.sync(() => translations.inc()),
+      refusedStream: (code) => Effect.sync(() => refusedStreams.inc({ code })),
       render: (gauges) =>
         Effect.sync(() =>
-          [...gauges.map(renderGauge), pushes.render(), pushedResources.render(), nacks.render(), translations.render(), latency.render()]
+          [...gauges.map(renderGauge), pushes.render(), pushedResources.render(), nacks.render(), translations.render(), refusedStreams.render(), latency.render()]
             .join("\n") + "\n"
         )
     })

@@ -21,7 +21,16 @@ export const Service = Schema.Struct({
     clusterIP: Schema.optionalKey(Schema.String),
     selector: Schema.optionalKey(StringMap),
     ports: Schema.optionalKey(Schema.Array(ServicePort))
-  })
+  }),
+  /** Read for the addresses of the Services agentplane runs for managed Gateways. */
+  status: Schema.optionalKey(Schema.Struct({
+    loadBalancer: Schema.optionalKey(Schema.Struct({
+      ingress: Schema.optionalKey(Schema.Array(Schema.Struct({
+        ip: Schema.optionalKey(Schema.String),
+        hostname: Schema.optionalKey(Schema.String)
+      })))
+    }))
+  }))
 })
 export type Service = typeof Service.Type
 

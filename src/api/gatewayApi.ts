@@ -1,6 +1,6 @@
 // Gateway API kinds (gateway.networking.k8s.io): GatewayClass and Gateway.
 import { Schema } from "effect"
-import { DnsLabel, DnsSubdomain, LabelSelector, ObjectMeta, PortNumber } from "./meta.ts"
+import { DnsLabel, DnsSubdomain, LabelSelector, ObjectMeta, PortNumber, StringMap } from "./meta.ts"
 
 export const GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 const GatewayApiVersion = Schema.Literals([`${GATEWAY_API_GROUP}/v1`, `${GATEWAY_API_GROUP}/v1beta1`])
@@ -59,6 +59,9 @@ export const Gateway = Schema.Struct({
     gatewayClassName: DnsSubdomain,
     listeners: Schema.Array(Listener).check(Schema.isMinLength(1, { message: "needs at least one listener" })),
     infrastructure: Schema.optionalKey(Schema.Struct({
+      /** Put on every object agentplane deploys for a managed Gateway. */
+      labels: Schema.optionalKey(StringMap),
+      annotations: Schema.optionalKey(StringMap),
       parametersRef: Schema.optionalKey(Schema.Struct({
         group: Schema.String,
         kind: Schema.String,

@@ -43,6 +43,8 @@ export const StringMap = Schema.Record(Schema.String, Schema.String)
 export const ObjectMeta = Schema.Struct({
   name: DnsSubdomain,
   namespace: Schema.optionalKey(DnsLabel),
+  /** Set by the API server; managed proxy objects name their Gateway by it (owner references). */
+  uid: Schema.optionalKey(Schema.String),
   generation: Schema.optionalKey(Schema.Int),
   labels: Schema.optionalKey(StringMap),
   annotations: Schema.optionalKey(StringMap)

@@ -204,26 +204,29 @@ export const readDirectory = (dir: string, previous: DirectoryContents, changed?
       })
   })
 
-/** All objects, later files overriding earlier ones; duplicates are reported. */
+/** All objects, later files overriding earlier ones; every overridden definition is reported. */
 export const objectsOf = (contents: DirectoryContents): {
   readonly objects: ReadonlyArray<InputObject>
   readonly problems: ReadonlyArray<SourceProblem>
 } => {
-  const byId = new Map<string, { object: InputObject; file: string }>()
-  const problems: Array<SourceProblem> = []
+  const byId = new Map<string, { object: InputObject; files: Array<string> }>()
   for (const [file, { objects }] of contents.files) {
     for (const [id, object] of objects) {
       const earlier = byId.get(id)
-      if (earlier !== undefined) {
-        problems.push({
-          origin: file,
-          kind: object.kind,
-          name: object.metadata.name,
-          ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
-          message: `is also defined in ${earlier.file}; the definition in ${file} is used, remove one of them`
-        })
-      }
-      byId.set(id, { object, file })
+      byId.set(id, { object, files: [...(earlier?.files ?? []), file] })
+    }
+  }
+  const problems: Array<SourceProblem> = []
+  for (const { files, object } of byId.values()) {
+    const used = files.at(-1)!
+    for (const other of files.slice(0, -1)) {
+      problems.push({
+        origin: used,
+        kind: object.kind,
+        name: object.metadata.name,
+        ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+        message: `is also defined in ${other}; the definition in ${used} is used, remove one of them`
+      })
     }
   }
   return { objects: [...byId.values()].map((entry) => entry.object), problems }

@@ -68,12 +68,19 @@ export class KubeApi extends Context.Service<KubeApi, {
                 ...(body === undefined ? {} : { body: JSON.stringify(body.json) })
               })
               const text = await response.text()
-              const parsed: unknown = text === "" ? undefined : JSON.parse(text)
               if (!response.ok) {
-                const status = (parsed ?? {}) as KubeStatus
-                throw { status: response.status, reason: status.reason ?? response.statusText, message: status.message ?? text }
+                // Errors are usually a Status object, but not always (a plain "404 page not found").
+                let status: KubeStatus = {}
+                try {
+                  status = JSON.parse(text) as KubeStatus
+                } catch {}
+                throw {
+                  status: response.status,
+                  reason: status.reason ?? response.statusText,
+                  message: status.message ?? `${response.status} ${response.statusText}: ${text.trim()}`
+                }
               }
-              return parsed as A
+              return (text === "" ? undefined : JSON.parse(text)) as A
             },
             catch: (cause) => {
               const failure = cause as { status?: number; reason?: string; message?: string }

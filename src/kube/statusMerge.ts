@@ -39,11 +39,16 @@ export const mergeClassStatus = (live: LiveStatus | undefined, ours: { readonly 
   conditions: mergeConditions(live?.conditions, ours.conditions, now)
 })
 
-/** Gateway: conditions, and one entry per listener of the spec (ours), other fields kept. */
+/**
+ * Gateway: conditions, one entry per listener of the spec (ours), and the addresses we know (none
+ * is no field: only agentplane-run proxies have addresses we can tell); other fields kept.
+ */
 export const mergeGatewayStatus = (live: LiveStatus | undefined, ours: GatewayStatus, now: string): LiveStatus => {
   const liveListeners = new Map((live?.listeners ?? []).map((l) => [l.name, l]))
+  const { addresses: _stale, ...kept } = live ?? {}
   return {
-    ...live,
+    ...kept,
+    ...(ours.addresses === undefined || ours.addresses.length === 0 ? {} : { addresses: ours.addresses }),
     conditions: mergeConditions(live?.conditions, ours.conditions, now),
     listeners: ours.listeners.map((listener) => ({
       ...listener,
@@ -58,3 +63,9 @@ export const canonical = (value: unknown): string =>
     v !== null && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
       : v)
+
+/** A merge patch turning `live` into `next`: fields `next` dropped are set to null, which deletes them. */
+export const replacementPatch = (live: LiveStatus | undefined, next: LiveStatus): Readonly<Record<string, unknown>> => ({
+  ...Object.fromEntries(Object.keys(live ?? {}).filter((key) => !(key in next)).map((key) => [key, null])),
+  ...next
+})

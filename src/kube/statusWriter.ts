@@ -1,6 +1,7 @@
 // Writes GatewayClass and Gateway status through the status subresource:
 // only on the leader, only when something changed, keeping other
-// controllers' conditions, retrying on conflict. Refused resources and
+// controllers' conditions, retrying on conflict. Managed Gateways also get
+// their addresses and their Deployment's availability. Refused resources and
 // unreadable objects also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../api/source.ts"
@@ -12,7 +13,9 @@ import { SnapshotStore } from "../xds/snapshotStore.ts"
 import { EventRecorder, type EventTarget } from "./events.ts"
 import { KubeApi } from "./kubeApi.ts"
 import { LeaderElection } from "./leaderElection.ts"
-import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus } from "./statusMerge.ts"
+import { Deployer } from "./deployer.ts"
+import { withManagedProxies } from "./managedStatus.ts"
+import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus, replacementPatch } from "./statusMerge.ts"
 import { WATCHED } from "./watchSource.ts"
 
 const GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
@@ -40,6 +43,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   const dataPlane = yield* DataPlane
   const leader = yield* LeaderElection
   const events = yield* EventRecorder
+  const deployer = yield* Deployer
   /** What we last wrote (or found already in place), by object path. */
   const written = new Map<string, string>()
 
@@ -64,7 +68,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       const patched = yield* api.request("PATCH", `${path}/status`, {
         contentType: "application/merge-patch+json",
         // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
-        json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: merged }
+        json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: replacementPatch(live.status, merged) }
       }).pipe(
         Effect.as(true),
         Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
@@ -89,7 +93,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
     const published = yield* store.current
     if (published.generation === 0) return
     const proxies = yield* dataPlane.proxies
-    const statuses = withDataPlane(published.statuses, published.snapshot, proxies)
+    const statuses = withManagedProxies(withDataPlane(published.statuses, published.snapshot, proxies), published.world, yield* deployer.managed)
     yield* Effect.forEach(statuses, writeOne, { concurrency: 4, discard: true })
 
     for (const problem of published.problems) {
@@ -123,6 +127,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       Stream.map(store.changes, () => undefined),
       Stream.map(dataPlane.changes, () => undefined),
       Stream.map(leader.changes, () => undefined),
+      deployer.changes,
       Stream.fromSchedule(Schedule.spaced(RESYNC)).pipe(Stream.map(() => {
         written.clear()
       }))

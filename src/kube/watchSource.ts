@@ -172,7 +172,12 @@ export const watchSource = Layer.effect(
             if (stopped) return
             const delay = jittered(backoff)
             backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
-            const message = error instanceof Error ? error.message : (error as { message?: string })?.message ?? String(error)
+            const status = (error as { status?: number })?.status
+            const message = status === 404
+              ? `${entry.watched.path} is not served: install the ${entry.watched.kind} CRD (${
+                entry.watched.kind === "GatewayParameters" ? "manifests/crds" : "the Gateway API standard channel"
+              }); nothing is translated until every watched kind can be listed`
+              : error instanceof Error ? error.message : (error as { message?: string })?.message ?? String(error)
             runFork(
               Effect.logWarning(
                 `watch of ${entry.watched.kind} failed (${message}); retrying in ${Math.round(delay)} ms, serving the cached objects meanwhile`

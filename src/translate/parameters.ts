@@ -1,8 +1,13 @@
 // Which GatewayParameters apply to a Gateway, merged field by field (the
 // Gateway's own `spec.infrastructure.parametersRef` over its class's), and
-// whether the result is something agentplane serves.
+// how its proxies run: by the user (selfManaged) or by agentplane (kube).
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
-import { KGATEWAY_GROUP, type GatewayParameters, type McpSettings } from "../api/gatewayParameters.ts"
+import {
+  type AgentgatewaySettings,
+  KGATEWAY_GROUP,
+  type GatewayParameters,
+  type McpSettings
+} from "../api/gatewayParameters.ts"
 import { namespaceOf } from "../api/meta.ts"
 import {
   MCPBackend_FailureMode,
@@ -78,19 +83,83 @@ export const gatewayParameters = (
   return checkMode([...fromClass, { parameters, where: describe(parameters) }])
 }
 
-/** The last layer that says how proxies run decides; only self-managed proxies are served. */
-const checkMode = (layers: ReadonlyArray<Layer>): ParametersResolution => {
-  const deciding = [...layers].reverse().find(({ parameters }) =>
-    parameters.spec.selfManaged !== undefined || parameters.spec.kube !== undefined
-  )
-  if (deciding?.parameters.spec.selfManaged !== undefined) return { _tag: "Resolved", layers }
-  const where = deciding?.where ?? layers[layers.length - 1]!.where
-  return {
+/** The last layer that says how proxies run (selfManaged or kube). */
+const decidingLayer = (layers: ReadonlyArray<Layer>): Layer | undefined =>
+  [...layers].reverse().find(({ parameters }) => parameters.spec.selfManaged !== undefined || parameters.spec.kube !== undefined)
+
+/** Some layer must say how proxies run. */
+const checkMode = (layers: ReadonlyArray<Layer>): ParametersResolution =>
+  decidingLayer(layers) !== undefined ? { _tag: "Resolved", layers } : {
     _tag: "Invalid",
-    message: deciding === undefined
-      ? `${where} does not say how proxies run; set "spec.selfManaged: {}" (agentplane serves proxies that you run yourself)`
-      : `${where} asks for proxies deployed by agentplane (spec.kube), which is not supported yet; set "spec.selfManaged: {}" and run the proxy yourself`
+    message: `${layers[layers.length - 1]!.where} does not say how proxies run; set "spec.selfManaged: {}" (you run the proxy) or "spec.kube: {}" (agentplane deploys it)`
   }
+
+/** Everything that applies to a Gateway: its class's parameters, then its own. */
+export const parametersOf = (world: World, gateway: Gateway): ParametersResolution => {
+  const gatewayClass = world.gatewayClasses.get(gateway.spec.gatewayClassName)
+  if (gatewayClass === undefined) return { _tag: "Invalid", message: `GatewayClass ${gateway.spec.gatewayClassName} does not exist` }
+  const fromClass = classParameters(world, gatewayClass)
+  return fromClass._tag === "Invalid" ? fromClass : gatewayParameters(world, gateway, fromClass.layers)
+}
+
+export type ProxyMode =
+  | { readonly _tag: "SelfManaged" }
+  | { readonly _tag: "Managed"; readonly settings: AgentgatewaySettings }
+
+/**
+ * How a Gateway's proxies run. No parameters at all means self-managed (agentplane then only
+ * serves xDS); otherwise the last layer that says decides, and managed settings merge over
+ * every layer.
+ */
+export const proxyMode = (layers: ReadonlyArray<Layer>): ProxyMode => {
+  const deciding = decidingLayer(layers)
+  if (deciding === undefined || deciding.parameters.spec.selfManaged !== undefined) return { _tag: "SelfManaged" }
+  return {
+    _tag: "Managed",
+    settings: layers.reduce<AgentgatewaySettings>((merged, { parameters }) => mergeAgentgateway(merged, parameters.spec.kube?.agentgateway ?? {}), {})
+  }
+}
+
+/** An object without its undefined fields (exact optional properties, and no "key: undefined" in output). */
+const defined = <A extends object>(object: { readonly [K in keyof A]-?: A[K] | undefined }): A =>
+  Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as A
+
+type Resources = NonNullable<AgentgatewaySettings["resources"]>
+type Service = NonNullable<AgentgatewaySettings["service"]>
+
+const mergeMaps = <V>(a: Readonly<Record<string, V>> | undefined, b: Readonly<Record<string, V>> | undefined) =>
+  a === undefined ? b : b === undefined ? a : { ...a, ...b }
+
+/**
+ * `over`'s set fields win: nested objects and maps merge key by key, env merges by name (keeping
+ * the first layer's order), tolerations are replaced as a whole. Builds new objects; the inputs
+ * are never changed.
+ */
+export const mergeAgentgateway = (base: AgentgatewaySettings, over: AgentgatewaySettings): AgentgatewaySettings => {
+  const env = base.env === undefined || over.env === undefined ? over.env ?? base.env : [
+    ...base.env.map((entry) => over.env!.find((o) => o.name === entry.name) ?? entry),
+    ...over.env.filter((entry) => !base.env!.some((b) => b.name === entry.name))
+  ]
+  const resources = base.resources === undefined || over.resources === undefined
+    ? over.resources ?? base.resources
+    : defined<Resources>({
+      requests: mergeMaps(base.resources.requests, over.resources.requests),
+      limits: mergeMaps(base.resources.limits, over.resources.limits)
+    })
+  const service = base.service === undefined || over.service === undefined
+    ? over.service ?? base.service
+    : defined<Service>({ type: over.service.type ?? base.service.type, annotations: mergeMaps(base.service.annotations, over.service.annotations) })
+  return defined<AgentgatewaySettings>({
+    image: base.image === undefined || over.image === undefined ? over.image ?? base.image : { ...base.image, ...over.image },
+    replicas: over.replicas ?? base.replicas,
+    resources,
+    logLevel: over.logLevel ?? base.logLevel,
+    env,
+    nodeSelector: mergeMaps(base.nodeSelector, over.nodeSelector),
+    tolerations: over.tolerations ?? base.tolerations,
+    service,
+    tracing: base.tracing === undefined || over.tracing === undefined ? over.tracing ?? base.tracing : { ...base.tracing, ...over.tracing }
+  })
 }
 
 const prefixModes = {

@@ -14,9 +14,16 @@ export interface ListenerStatus {
   readonly conditions: ReadonlyArray<Condition>
 }
 
+export interface GatewayAddress {
+  readonly type: "IPAddress" | "Hostname"
+  readonly value: string
+}
+
 export interface GatewayStatus {
   readonly conditions: ReadonlyArray<Condition>
   readonly listeners: ReadonlyArray<ListenerStatus>
+  /** Known only for the proxies agentplane deploys itself (from their Service). */
+  readonly addresses?: ReadonlyArray<GatewayAddress>
 }
 
 export interface ConditionsStatus {

@@ -2,18 +2,20 @@
 // its own fiber that feeds requests and snapshot updates through the pure
 // protocol reducer and writes what it returns.
 import * as grpc from "@grpc/grpc-js"
-import { Clock, Context, Effect, FiberSet, Layer, Queue, Schema, Stream, type Cause } from "effect"
+import { Clock, Context, Effect, FiberSet, Layer, Queue, Result, Schema, Stream, type Cause } from "effect"
 import { Metrics } from "../admin/metrics.ts"
 import {
   AggregatedDiscoveryServiceService,
   type AggregatedDiscoveryServiceServer
 } from "../gen/envoy/service/discovery/v3/ads.ts"
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
+import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
 import { identify } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
 import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
 import { SnapshotStore } from "./snapshotStore.ts"
+import { serverCredentials, type XdsTls } from "./tls.ts"
 
 /** The proxy accepts responses up to 200 MiB. */
 const MAX_SEND_BYTES = 200 * 1024 * 1024
@@ -25,6 +27,13 @@ export class XdsListenError extends Schema.TaggedError<XdsListenError>()("XdsLis
 }) {}
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
+
+/** How a stream that fails authentication is closed; UNAVAILABLE makes the proxy retry. */
+const AUTH_CODES: Record<XdsAuthError["_tag"], grpc.status> = {
+  XdsUnauthenticated: grpc.status.UNAUTHENTICATED,
+  XdsPermissionDenied: grpc.status.PERMISSION_DENIED,
+  XdsAuthUnavailable: grpc.status.UNAVAILABLE
+}
 
 const closeWith = (call: Call, code: grpc.status, details: string) =>
   Effect.sync(() => call.emit("error", { code, details, metadata: new grpc.Metadata() }))
@@ -40,6 +49,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
   const metrics = yield* Metrics
+  const authenticator = yield* XdsAuthenticator
   const peer = call.getPeer()
 
   const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
@@ -53,14 +63,24 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   const identity = identify(first.value.node)
   if (typeof identity === "string") {
     yield* Effect.logWarning(`refused xDS stream from ${peer}: ${identity}`)
+    yield* metrics.refusedStream("INVALID_ARGUMENT")
     return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, identity)
   }
   const { gateway, nodeId } = identity
+  // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
+  const verdict = yield* authenticator.authorize(bearerToken(call.metadata.get("authorization")[0]), gateway).pipe(Effect.result)
+  if (Result.isFailure(verdict)) {
+    const error = verdict.failure
+    const code = AUTH_CODES[error._tag]
+    yield* Effect.logWarning(`refused xDS stream of node ${nodeId} for gateway ${gateway} (${grpc.status[code]}): ${error.message}`)
+    yield* metrics.refusedStream(grpc.status[code])
+    return yield* closeWith(call, code, error.message)
+  }
   yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
   yield* Effect.addFinalizer(() =>
     dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
   )
-  yield* Effect.logInfo(`proxy connected`)
+  yield* Effect.logInfo(`proxy connected as ${verdict.success}`)
 
   const published = yield* store.current
   if (!published.snapshot.gateways.has(gateway)) {
@@ -141,7 +161,8 @@ export class XdsServer extends Context.Service<XdsServer, {
   /** The port actually bound (useful with port 0). */
   readonly port: number
 }>()("agentplane/xds/XdsServer") {
-  static readonly layer = (address: string) =>
+  /** Plaintext HTTP/2 unless `tls` names a certificate and key. */
+  static readonly layer = (address: string, tls?: XdsTls) =>
     Layer.effect(
       XdsServer,
       Effect.gen(function*() {
@@ -159,7 +180,7 @@ export class XdsServer extends Context.Service<XdsServer, {
             })
         )
         // Made after the server, so its fibers are interrupted (and their streams closed) before the server stops.
-        const run = yield* FiberSet.makeRuntime<SnapshotStore | DataPlane | Metrics>()
+        const run = yield* FiberSet.makeRuntime<SnapshotStore | DataPlane | Metrics | XdsAuthenticator>()
         let streams = 0
         const implementation: AggregatedDiscoveryServiceServer = {
           streamAggregatedResources: (call) => {
@@ -175,13 +196,14 @@ export class XdsServer extends Context.Service<XdsServer, {
           }
         }
         server.addService(AggregatedDiscoveryServiceService, implementation)
+        const credentials = yield* serverCredentials(tls).pipe(Effect.mapError((message) => new XdsListenError({ address, message })))
         const port = yield* Effect.callback<number, XdsListenError>((resume) => {
-          server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+          server.bindAsync(address, credentials, (error, port) => {
             if (error !== null) resume(Effect.fail(new XdsListenError({ address, message: error.message })))
             else resume(Effect.succeed(port))
           })
         })
-        yield* Effect.logInfo(`xDS server listening on ${address.replace(/:\d+$/, "")}:${port}`)
+        yield* Effect.logInfo(`xDS server listening on ${address.replace(/:\d+$/, "")}:${port} (${tls === undefined ? "plaintext" : "TLS"})`)
         return XdsServer.of({ port })
       })
     )

@@ -15,15 +15,23 @@ export interface BenchClient {
   readonly arrivals: Array<Arrival>
 }
 
-export const connectClients = async (address: string, count: number, gateways: number): Promise<Array<BenchClient>> => {
+/** `tokenFor(gateway)` gives the bearer token a proxy of that gateway presents (cluster mode). */
+export const connectClients = async (
+  address: string,
+  count: number,
+  gateways: number,
+  tokenFor?: (gateway: number) => Promise<string>
+): Promise<Array<BenchClient>> => {
   const clients: Array<BenchClient> = []
   for (let i = 0; i < count; i++) {
     const gateway = i % gateways
+    const token = tokenFor === undefined ? undefined : await tokenFor(gateway)
     const arrivals: Array<Arrival> = []
     const proxy = new TestProxy({
       address,
       gateway: "gw",
       namespace: `ns-${gateway}`,
+      ...(token === undefined ? {} : { token }),
       channelOptions: { "grpc.use_local_subchannel_pool": 1, "grpc.max_receive_message_length": 256 * 1024 * 1024 },
       onResponse: (response) => {
         if (response.typeUrl !== RESOURCE_TYPE_URL) return

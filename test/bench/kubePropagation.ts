@@ -1,7 +1,7 @@
 // Propagation in Kubernetes mode: an API-server write (a Service's port is
 // patched) to the delta at the clients, against the test API server.
 import { startCluster } from "../harness/kube/cluster.ts"
-import { kubeClient, type Kube } from "../support/kube.ts"
+import { installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
 import { startAgentplane } from "./agentplane.ts"
 import { awaitFirstSnapshots, closeClients, connectClients, type BenchClient } from "./clients.ts"
 import { drive, type Apply, type PropagationFigures } from "./propagation.ts"
@@ -19,6 +19,7 @@ const pathOf = (object: any) =>
     : "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
 
 const populate = async (kube: Kube, size: WorldSize, log: (line: string) => void) => {
+  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   await kube.must("POST", pathOf(gatewayClass()), gatewayClass())
   const namespaces = Array.from({ length: size.gateways }, (_, g) => `ns-${g}`)
   await inBatches(namespaces, 32, (name) => kube.must("POST", "/api/v1/namespaces", { metadata: { name } }))
@@ -43,7 +44,13 @@ export const kubeModePropagation = async (
     try {
       const results = []
       for (const count of clientCounts) {
-        const clients: Array<BenchClient> = await connectClients(agentplane.xdsAddress, count, size.gateways)
+        // Proxies authenticate as the ServiceAccount named after their Gateway.
+        const tokens = new Map<number, Promise<string>>()
+        const tokenFor = (g: number) => {
+          if (!tokens.has(g)) tokens.set(g, serviceAccountToken(kube, `ns-${g}`, "gw"))
+          return tokens.get(g)!
+        }
+        const clients: Array<BenchClient> = await connectClients(agentplane.xdsAddress, count, size.gateways, tokenFor)
         try {
           await awaitFirstSnapshots(clients)
           const apply: Apply = async (index, variant) => {

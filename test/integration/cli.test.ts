@@ -73,4 +73,16 @@ describe("agentplane serve", () => {
     expect(stderr).toContain("xDS server listening")
     expect(code).toBe(0)
   })
+
+  it("refuses half a TLS configuration and an unusable certificate, readably", () => {
+    const half = cli("serve", "--from", "manifests/examples", "--xds-tls-cert", "cert.pem")
+    expect(half.status).toBe(2)
+    expect(half.stderr).toContain("--xds-tls-cert and --xds-tls-key go together")
+    const missing = cli(
+      "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0",
+      "--xds-tls-cert", join(temp, "missing.crt"), "--xds-tls-key", join(temp, "missing.key")
+    )
+    expect(missing.status).toBe(2)
+    expect(missing.stderr).toMatch(/agentplane: cannot serve xDS on 127\.0\.0\.1:0: cannot use .*missing\.crt and .*missing\.key as the xDS TLS certificate and key/)
+  })
 })

@@ -8,7 +8,8 @@ import { join } from "node:path"
 import { parseAllDocuments } from "yaml"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, type Kube } from "../support/kube.ts"
+import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { TestProxy } from "../support/xdsClient.ts"
 
 const NAMESPACE = "agentplane-system"
 const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/agentplane`
@@ -102,6 +103,55 @@ describe("agentplane under its installed RBAC", () => {
       return condition(read, "Accepted")?.status === "True" ? read : undefined
     }, "the Gateway's status, written with the service account's token")
     expect(first.log()).not.toMatch(/forbidden/i)
+  })
+
+  it("deploys, authenticates and removes managed proxies with nothing but the installed RBAC", async () => {
+    const leader = children.find((c) => c.name === "instance-a")!
+    await admin.must("POST", "/apis/gateway.kgateway.dev/v1alpha1/namespaces/tools/gatewayparameters", {
+      apiVersion: "gateway.kgateway.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name: "managed" },
+      spec: { kube: { agentgateway: { replicas: 1 } } }
+    })
+    await admin.must("POST", `${GATEWAYS}/namespaces/tools/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "agents" },
+      spec: {
+        gatewayClassName: "mcp",
+        infrastructure: { parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "managed" } },
+        listeners: [{ name: "a2a", port: 8080, protocol: "kgateway.dev/a2a" }]
+      }
+    })
+    const paths = [
+      "/api/v1/namespaces/tools/serviceaccounts/agents",
+      "/api/v1/namespaces/tools/configmaps/agents",
+      "/api/v1/namespaces/tools/secrets/agents-session-key",
+      "/api/v1/namespaces/tools/services/agents",
+      "/apis/apps/v1/namespaces/tools/deployments/agents"
+    ]
+    await eventually(async () => {
+      const found = await Promise.all(paths.map(async (path) => (await admin.call("GET", path)).status === 200))
+      return found.every(Boolean) ? true : undefined
+    }, "the managed proxy's objects")
+    expect((await admin.must("GET", "/apis/apps/v1/namespaces/tools/deployments/agents")).metadata.managedFields[0].manager).toBe("agentplane")
+
+    // The proxy connects as its pod would, with a token of the ServiceAccount agentplane created.
+    const port = /xDS server listening on 127\.0\.0\.1:(\d+)/.exec(leader.log())?.[1]
+    expect(port).toBeDefined()
+    const proxy = new TestProxy({ address: `127.0.0.1:${port}`, gateway: "agents", namespace: "tools", token: await serviceAccountToken(admin, "tools", "agents") })
+    try {
+      await proxy.until(() => proxy.resourceHoldings().has("bind/8080/tools/agents"), "the managed Gateway's configuration")
+    } finally {
+      proxy.close()
+    }
+
+    await admin.must("DELETE", `${GATEWAYS}/namespaces/tools/gateways/agents`)
+    await eventually(async () => {
+      const found = await Promise.all(paths.map(async (path) => (await admin.call("GET", path)).status === 200))
+      return found.some(Boolean) ? undefined : true
+    }, "the managed proxy's objects removed")
+    expect(leader.log()).not.toMatch(/forbidden/i)
   })
 
   it("hands leadership over within the lease duration when the leader is killed", async () => {

@@ -8,7 +8,7 @@ import { kubeServeLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, type Kube } from "../support/kube.ts"
+import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -18,6 +18,8 @@ let cluster: Cluster
 let kube: Kube
 let runtime: ManagedRuntime.ManagedRuntime<XdsServer | AdminServer, unknown>
 let xdsAddress: string
+/** A token of the ServiceAccount default/mcp-gateway: the only identity that may read that Gateway. */
+let proxyToken: string
 const proxies: Array<TestProxy> = []
 
 const service = (name: string, namespace: string, port: number) => ({
@@ -39,12 +41,14 @@ beforeAll(async () => {
     kubeconfig: cluster.kubeconfigPath,
     xdsAddress: "127.0.0.1:0",
     adminAddress: "127.0.0.1:0",
+    managedXds: { address: "agentplane.agentplane-system.svc:9978", tls: false },
     leaderElection: { namespace: "default", name: "agentplane", identity: "test-instance", leaseDurationSeconds: 4 }
   }))
   const port = await runtime.runPromise(Effect.gen(function*() {
     return (yield* XdsServer).port
   }))
   xdsAddress = `127.0.0.1:${port}`
+  proxyToken = await serviceAccountToken(kube, "default", "mcp-gateway")
 }, 45 * 60_000)
 
 afterAll(async () => {
@@ -111,7 +115,7 @@ describe("Kubernetes mode", () => {
   })
 
   it("turns Programmed True once a proxy acknowledges, and streams API changes as deltas", async () => {
-    const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default" })
+    const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken })
     proxies.push(proxy)
     await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/second:9000"), "the gateway's resources")
     await eventually(async () => condition(await gateway(), "Programmed")?.status === "True" ? true : undefined, "Programmed=True")
@@ -147,6 +151,7 @@ describe("Kubernetes mode", () => {
       address: xdsAddress,
       gateway: "mcp-gateway",
       namespace: "default",
+      token: proxyToken,
       judge: (response) =>
         response.resources.some((r) => r.name === refused) ? JSON.stringify([{ key: refused, error: "no thanks" }]) : undefined
     })
@@ -172,7 +177,7 @@ describe("Kubernetes mode", () => {
       apiVersion: "gateway.kgateway.dev/v1alpha1",
       kind: "GatewayParameters",
       metadata: { name: "both" },
-      spec: { selfManaged: {}, kube: { replicas: 2 } }
+      spec: { selfManaged: {}, kube: { agentgateway: { replicas: 2 } } }
     })
     expect(both.status).toBe(422)
     expect(both.body.message).toContain("selfManaged and kube are mutually exclusive")

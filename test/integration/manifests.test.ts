@@ -123,6 +123,12 @@ const expectedClusterPermissions = [
   ...expand("core", ["services", "namespaces"], ["get", "list", "watch"]),
   ...expand("gateway.networking.k8s.io", ["gatewayclasses/status", "gateways/status"], ["patch"]),
   ...expand("events.k8s.io", ["events"], ["create"]),
+  // Managed proxies: applied (create, patch), checked (get), removed (delete); Deployments watched.
+  ...expand("apps", ["deployments"], ["get", "list", "watch", "create", "patch", "delete"]),
+  ...expand("core", ["services", "serviceaccounts", "configmaps"], ["get", "create", "patch", "delete"]),
+  ...expand("core", ["secrets"], ["create", "delete"]),
+  // xDS authentication.
+  ...expand("authentication.k8s.io", ["tokenreviews"], ["create"]),
 ].sort()
 const expectedLeasePermissions = expand("coordination.k8s.io", ["leases"], ["get", "create", "update"]).sort()
 
@@ -303,6 +309,7 @@ describe("plain manifests (manifests/install)", () => {
     expect(container.args).toEqual([
       "serve", "--kube",
       "--xds-address", "0.0.0.0:9978",
+      "--xds-service-address", `agentplane.${namespace}.svc:9978`,
       "--admin-address", "0.0.0.0:9095",
       "--controller-name", "kgateway.dev/kgateway",
       "--agentgateway", "enabled",
@@ -385,6 +392,7 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     expect(flag(container.args, "--controller-name")).toBe("example.com/agentplane")
     expect(flag(container.args, "--log-level")).toBe("debug")
     expect(flag(container.args, "--xds-address")).toBe("0.0.0.0:19978")
+    expect(flag(container.args, "--xds-service-address")).toBe(`agentplane.${namespace}.svc:19978`)
     expect(container.ports).toContainEqual(expect.objectContaining({ name: "xds", containerPort: 19978 }))
     expect(deployment.spec.template.metadata.annotations).toMatchObject({ team: "ai", "prometheus.io/scrape": "true" })
     expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux" })
@@ -394,6 +402,23 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     expect(service.spec.ports).toContainEqual(expect.objectContaining({ name: "xds", port: 19978, targetPort: "xds" }))
     // The tag defaults to the chart's appVersion.
     expect(containerOf(find<Deployment>(await template("image.repository=r.example/ap"), "Deployment")).image).toBe("r.example/ap:0.1.0")
+  })
+
+  it("serves xDS over TLS from a Secret when xds.tls.secretName is set", async () => {
+    const objects = await template("xds.tls.secretName=agentplane-xds-tls")
+    const deployment = find<Deployment>(objects, "Deployment")
+    const container = containerOf(deployment)
+    expect(flag(container.args, "--xds-tls-cert")).toBe("/etc/agentplane/xds-tls/tls.crt")
+    expect(flag(container.args, "--xds-tls-key")).toBe("/etc/agentplane/xds-tls/tls.key")
+    expect(flag(container.args, "--xds-tls-ca")).toBe("/etc/agentplane/xds-tls/ca.crt")
+    expect(container.volumeMounts).toContainEqual({ name: "xds-tls", mountPath: "/etc/agentplane/xds-tls", readOnly: true })
+    expect(deployment.spec.template.spec.volumes).toContainEqual({ name: "xds-tls", secret: { secretName: "agentplane-xds-tls" } })
+    expect(find<Service>(objects, "Service").spec.ports.find((p) => p.name === "xds")).not.toHaveProperty("appProtocol")
+    const withoutCa = containerOf(find<Deployment>(await template("xds.tls.secretName=s", "xds.tls.passCa=false"), "Deployment"))
+    expect(flag(withoutCa.args, "--xds-tls-cert")).toBe("/etc/agentplane/xds-tls/tls.crt")
+    expect(withoutCa.args).not.toContain("--xds-tls-ca")
+    // Without TLS no TLS flags at all.
+    expect(containerOf(find<Deployment>(await template(), "Deployment")).args.filter((a) => a.startsWith("--xds-tls"))).toEqual([])
   })
 
   it("ships a CRD identical to the generated one", async () => {
@@ -434,6 +459,7 @@ describe("against a real API server", () => {
     await expectAccepted(await withCrds(), "dryRun")
     await expectAccepted(await withCrds("agentgateway.enabled=false"), "dryRun")
     await expectAccepted(await withCrds(...customValues), "dryRun")
+    await expectAccepted(await withCrds("xds.tls.secretName=agentplane-xds-tls"), "dryRun")
   })
 
   it("admits the pod under the restricted Pod Security Standard its namespace enforces", async () => {
@@ -451,7 +477,7 @@ describe("against a real API server", () => {
     const out = await helm(["install", "notes-check", chartDir, "--namespace", namespace, "--dry-run=client", "--kubeconfig", cluster?.kubeconfigPath ?? ""])
     const notes = out.slice(out.indexOf("NOTES:"))
     expect(notes).toContain(`XDS_ADDRESS=http://notes-check-agentplane.${namespace}.svc:9978`)
-    for (const variable of ["GATEWAY=", "NAMESPACE=", "LOCALITY="]) expect(notes).toContain(variable)
+    for (const variable of ["GATEWAY=", "NAMESPACE=", "LOCALITY=", "XDS_AUTH_TOKEN=", "--audience agentgateway"]) expect(notes).toContain(variable)
   })
 
   it("lets the service account do its job and nothing more (SubjectAccessReview)", async () => {
@@ -468,6 +494,16 @@ describe("against a real API server", () => {
       { verb: "list", resource: "services" },
       { verb: "watch", resource: "namespaces" },
       { verb: "create", group: "events.k8s.io", resource: "events", namespace: "team-a" },
+      { verb: "create", group: "apps", resource: "deployments", namespace: "team-a" },
+      { verb: "patch", group: "apps", resource: "deployments", namespace: "team-a" },
+      { verb: "delete", group: "apps", resource: "deployments", namespace: "team-a" },
+      { verb: "watch", group: "apps", resource: "deployments" },
+      { verb: "patch", resource: "services", namespace: "team-a" },
+      { verb: "delete", resource: "configmaps", namespace: "team-a" },
+      { verb: "create", resource: "serviceaccounts", namespace: "team-a" },
+      { verb: "create", resource: "secrets", namespace: "team-a" },
+      { verb: "delete", resource: "secrets", namespace: "team-a" },
+      { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" },
       { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace },
@@ -475,8 +511,15 @@ describe("against a real API server", () => {
     const denied: Access[] = [
       { verb: "list", resource: "secrets" },
       { verb: "get", resource: "secrets", namespace },
-      { verb: "delete", resource: "services", namespace: "team-a" },
-      { verb: "create", resource: "services", namespace: "team-a" },
+      { verb: "get", resource: "secrets", namespace: "team-a" },
+      { verb: "watch", resource: "secrets", namespace: "team-a" },
+      { verb: "patch", resource: "secrets", namespace: "team-a" },
+      { verb: "list", resource: "configmaps" },
+      { verb: "update", group: "apps", resource: "deployments", namespace: "team-a" },
+      { verb: "patch", group: "apps", resource: "deployments", subresource: "status", namespace: "team-a" },
+      { verb: "create", resource: "pods", namespace: "team-a" },
+      { verb: "create", resource: "serviceaccounts", subresource: "token", namespace: "team-a" },
+      { verb: "update", resource: "services", namespace: "team-a" },
       { verb: "update", group: gw, resource: "gateways", namespace: "team-a" },
       { verb: "patch", group: gw, resource: "gateways", namespace: "team-a" },
       { verb: "update", group: gw, resource: "gateways", subresource: "status", namespace: "team-a" },
@@ -485,7 +528,6 @@ describe("against a real API server", () => {
       { verb: "create", resource: "events", namespace: "team-a" },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "default" },
       { verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace },
-      { verb: "create", group: "apps", resource: "deployments", namespace },
       { verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles" },
     ]
     const verdicts = await Promise.all([...allowed, ...denied].map(async (a) => `${describeAccess(a)}: ${(await serviceAccountCan(a)) ? "yes" : "no"}`))

@@ -89,7 +89,7 @@ const gatewayParameters = fc.record({
   kind: "GatewayParameters",
   metadata: { name, namespace },
   spec: {
-    ...(name === "self" ? { selfManaged: {} } : name === "kube" ? { kube: { replicas: 1 } } : {}),
+    ...(name === "self" ? { selfManaged: {} } : name === "kube" ? { kube: { agentgateway: { replicas: 1 } } } : {}),
     ...(mcp === undefined ? {} : { mcp })
   }
 }))

@@ -56,3 +56,18 @@ export const installCrd = async (kube: Kube, crd: any) => {
 }
 
 export const condition = (object: any, type: string) => object?.status?.conditions?.find((c: any) => c.type === type)
+
+/**
+ * A token of ServiceAccount `namespace/name` from the TokenRequest API (the ServiceAccount is
+ * created when missing), for `audiences` — by default agentgateway's, as a proxy's projected token.
+ */
+export const serviceAccountToken = async (kube: Kube, namespace: string, name: string, audiences: ReadonlyArray<string> = ["agentgateway"]) => {
+  const created = await kube.call("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name } })
+  if (created.status !== 201 && created.status !== 409) throw new Error(`ServiceAccount ${namespace}/${name}: ${created.status} ${JSON.stringify(created.body)}`)
+  const request = await kube.must("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { ...(audiences.length === 0 ? {} : { audiences }), expirationSeconds: 3600 }
+  })
+  return request.status.token as string
+}

@@ -21,6 +21,10 @@ export interface ProxyOptions {
   readonly metadata?: Record<string, string>
   /** grpc-js channel options (e.g. a private subchannel pool, so that each proxy has its own connection). */
   readonly channelOptions?: grpc.ChannelOptions
+  /** Sent as `authorization: Bearer …` (with `clusterid`), as agentgateway sends its XDS_AUTH_TOKEN file. */
+  readonly token?: string
+  /** Default: plaintext HTTP/2. */
+  readonly credentials?: grpc.ChannelCredentials
   /** Called with every response as it arrives, before it is answered. */
   readonly onResponse?: (response: DeltaDiscoveryResponse) => void
 }
@@ -51,8 +55,17 @@ export class TestProxy {
 
   constructor(options: ProxyOptions) {
     this.options = options
-    this.client = new AggregatedDiscoveryServiceClient(options.address, grpc.credentials.createInsecure(), options.channelOptions ?? {})
-    this.call = this.client.deltaAggregatedResources()
+    this.client = new AggregatedDiscoveryServiceClient(
+      options.address,
+      options.credentials ?? grpc.credentials.createInsecure(),
+      options.channelOptions ?? {}
+    )
+    const metadata = new grpc.Metadata()
+    if (options.token !== undefined) {
+      metadata.set("authorization", `Bearer ${options.token}`)
+      metadata.set("clusterid", "Kubernetes")
+    }
+    this.call = this.client.deltaAggregatedResources(metadata)
     this.call.on("data", (response: DeltaDiscoveryResponse) => this.receive(response))
     this.call.on("status", (status: grpc.StatusObject) => {
       this.status = status
@@ -116,6 +129,16 @@ export class TestProxy {
         })
       })
     }
+  }
+
+  /** Resolves with the status the server closed the stream with. */
+  async closed(timeoutMs = 10_000): Promise<grpc.StatusObject> {
+    const deadline = Date.now() + timeoutMs
+    while (this.status === undefined) {
+      if (Date.now() > deadline) throw new Error(`the stream is still open after ${timeoutMs} ms; ${this.responses.length} responses so far`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    return this.status
   }
 
   resourceHoldings(): ReadonlyMap<string, string> {
