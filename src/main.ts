@@ -4,6 +4,7 @@
 import { Deferred, Effect, Layer, Logger, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
+import { Readiness } from "./admin/readiness.ts"
 import { describeProblem, Source } from "./api/source.ts"
 import { directorySource } from "./files/directorySource.ts"
 import { Deployer } from "./kube/deployer.ts"
@@ -88,7 +89,7 @@ export const loggerLayer = Logger.layer([
   Logger.withConsoleError(process.stderr.isTTY ? Logger.formatLogFmt : Logger.formatJson)
 ])
 
-const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer)
+const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer, Readiness.layer)
 
 /**
  * Admin endpoints start first (liveness answers while the first configuration is read); the xDS

@@ -6,6 +6,7 @@ import { DataPlane } from "../xds/dataPlane.ts"
 import { SnapshotStore } from "../xds/snapshotStore.ts"
 import { configDump } from "./configDump.ts"
 import { Metrics } from "./metrics.ts"
+import { Readiness } from "./readiness.ts"
 
 export class AdminListenError extends Schema.TaggedError<AdminListenError>()("AdminListenError", {
   address: Schema.String,
@@ -33,6 +34,7 @@ export class AdminServer extends Context.Service<AdminServer, { readonly port: n
         const store = yield* SnapshotStore
         const dataPlane = yield* DataPlane
         const metrics = yield* Metrics
+        const readiness = yield* Readiness
 
         const route = (url: URL): Effect.Effect<Reply> =>
           Effect.gen(function*() {
@@ -41,7 +43,8 @@ export class AdminServer extends Context.Service<AdminServer, { readonly port: n
                 return text(200, "ok\n")
               case "/readyz": {
                 const published = yield* store.current
-                return published.generation > 0 ? text(200, "ready\n") : text(503, "configuration not read yet\n")
+                if (published.generation === 0) return text(503, "configuration not read yet\n")
+                return (yield* readiness.isXdsListening) ? text(200, "ready\n") : text(503, "xDS server not listening yet\n")
               }
               case "/metrics": {
                 const published = yield* store.current

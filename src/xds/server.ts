@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js"
 import { Clock, Context, Effect, FiberSet, Layer, Queue, Result, Schema, Stream, type Cause } from "effect"
 import { Metrics } from "../admin/metrics.ts"
+import { Readiness } from "../admin/readiness.ts"
 import {
   AggregatedDiscoveryServiceService,
   type AggregatedDiscoveryServiceServer
@@ -203,6 +204,7 @@ export class XdsServer extends Context.Service<XdsServer, {
             else resume(Effect.succeed(port))
           })
         })
+        yield* (yield* Readiness).xdsListening
         yield* Effect.logInfo(`xDS server listening on ${address.replace(/:\d+$/, "")}:${port} (${tls === undefined ? "plaintext" : "TLS"})`)
         return XdsServer.of({ port })
       })

@@ -1,10 +1,12 @@
 // Translation cost: a full translation (and its encoding into versioned
-// resources) of a fresh World, and the incremental pass after one Service
-// changes, with the count of resource versions that changed.
+// resources) of a fresh World, and the pass after one Service changes (World
+// update, translation and encoding, as `serve` does it), with the count of
+// resource versions that changed.
 import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { makeTranslator } from "../../src/translate/translate.ts"
 import { worldFromObjects } from "../../src/translate/world.ts"
+import { withChanges } from "../../src/translate/worldChanges.ts"
 import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "../../src/xds/snapshot.ts"
 import { objects, service, type WorldSize } from "./world.ts"
 
@@ -43,18 +45,19 @@ export const measureTranslation = (size: WorldSize): TranslationFigures => {
   const heapBefore = process.memoryUsage().heapUsed
   const translator = makeTranslator()
   const start = performance.now()
-  const first = translator(worldFromObjects(inputs), defaultTranslateOptions)
+  const world = worldFromObjects(inputs)
+  const first = translator(world, defaultTranslateOptions)
   const snapshot = buildSnapshot(first, emptySnapshot)
   const fullMs = performance.now() - start
   globalThis.gc?.()
   const heapMB = (process.memoryUsage().heapUsed - heapBefore) / 1e6
 
-  // One Service changes (its port): a fresh World, as a source would build it.
+  // One Service changes (its port), and the World is updated as the sources do it.
   const index = Math.floor(size.services / 2)
   const edited = decoded(service(index, size, 1))
-  const changed = inputs.map((o) => o.kind === "Service" && o.metadata.name === `svc-${index}` ? edited : o)
+  const before = inputs.find((o) => o.kind === "Service" && o.metadata.name === `svc-${index}`)
   const again = performance.now()
-  const second = translator(worldFromObjects(changed), defaultTranslateOptions)
+  const second = translator(withChanges(world, [{ before, after: edited }]), defaultTranslateOptions)
   const next = buildSnapshot(second, snapshot)
   const incrementalMs = performance.now() - again
   const diff = changedVersions(snapshot, next)
