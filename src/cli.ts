@@ -9,8 +9,8 @@ import { configDump } from "./admin/configDump.ts"
 import { AdminListenError } from "./admin/server.ts"
 import { describeProblem, SourceError } from "./api/source.ts"
 import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
-import { KubeConfigError } from "./kube/kubeApi.ts"
-import { kubeServeLayer, loggerLayer, serveLayer } from "./main.ts"
+import type { KubeConfigError } from "./kube/kubeApi.ts"
+import { loggerLayer, serveLayer } from "./main.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
@@ -167,6 +167,8 @@ const serve = Command.make(
     }).pipe(Effect.catch((message) => fail(`cannot read --xds-tls-ca ${caFile}: ${message}`).pipe(Effect.as(null))))
     if (rootCa === null) return
     const xdsPort = flags.xdsAddress.slice(flags.xdsAddress.lastIndexOf(":") + 1)
+    // The Kubernetes client is large: load it only when serving a cluster.
+    const { kubeServeLayer } = yield* Effect.promise(() => import("./kube/serveLayer.ts"))
     yield* program.pipe(Effect.provide(kubeServeLayer({
       ...options,
       managedXds: {

@@ -7,15 +7,6 @@ import { Metrics } from "./admin/metrics.ts"
 import { Readiness } from "./admin/readiness.ts"
 import { describeProblem, Source } from "./api/source.ts"
 import { directorySource } from "./files/directorySource.ts"
-import { Deployer } from "./kube/deployer.ts"
-import { EventRecorder } from "./kube/events.ts"
-import { KubeApi } from "./kube/kubeApi.ts"
-import { LeaderElection, type LeaderElectionOptions } from "./kube/leaderElection.ts"
-import { ManagedDeployments } from "./kube/managedDeployments.ts"
-import type { XdsEndpoint } from "./kube/managedObjects.ts"
-import { statusWriter } from "./kube/statusWriter.ts"
-import { tokenReviewAuthenticator } from "./kube/tokenReview.ts"
-import { watchSource } from "./kube/watchSource.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
@@ -38,12 +29,6 @@ export interface FileServeOptions extends ServeOptions {
   readonly from: string
 }
 
-export interface KubeServeOptions extends ServeOptions {
-  readonly kubeconfig: string | undefined
-  readonly leaderElection: LeaderElectionOptions
-  /** How the proxies agentplane deploys reach its xDS server (through its Service). */
-  readonly managedXds: XdsEndpoint
-}
 
 /** Translates every update of the Source and publishes the result. */
 export const reconciler = (options: ServeOptions) =>
@@ -95,7 +80,7 @@ const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer,
  * Admin endpoints start first (liveness answers while the first configuration is read); the xDS
  * server starts only once `background` has published it, so no proxy is ever served an empty one.
  */
-const compose = <E, R, EA, RA>(
+export const compose = <E, R, EA, RA>(
   options: ServeOptions,
   background: Layer.Layer<never, E, R>,
   authenticator: Layer.Layer<XdsAuthenticator, EA, RA>
@@ -109,18 +94,3 @@ const compose = <E, R, EA, RA>(
 /** File mode: a directory of manifests, watched; xDS is open (on loopback by default). */
 export const serveLayer = (options: FileServeOptions) =>
   compose(options, reconciler(options).pipe(Layer.provide(directorySource(options.from))), XdsAuthenticator.open)
-
-/**
- * Kubernetes mode: informers in; status, Events and managed proxies out, written by the leader
- * only; every xDS stream authenticated with a TokenReview.
- */
-export const kubeServeLayer = (options: KubeServeOptions) => {
-  // One leader election and one event recorder, shared by the status writer and the deployer.
-  const leadership = Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity))
-  const deployer = options.agentgateway === false
-    ? Deployer.disabled
-    : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
-  const writer = statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership))
-  const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(watchSource)), writer)
-  return compose(options, background, tokenReviewAuthenticator).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
-}

@@ -136,11 +136,8 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
 
   yield* process({ _tag: "Request", request: first.value })
 
-  const updates = store.changes.pipe(
-    Stream.map((p) => ({ view: p.snapshot.gateways.get(gateway) ?? EMPTY_VIEW, publishedAt: p.publishedAt })),
-    Stream.changesWith((a, b) => a.view === b.view),
-    // Conflate: a slow stream only ever holds the latest view.
-    Stream.buffer({ capacity: 1, strategy: "sliding" }),
+  // Conflated by the store: a slow stream only ever holds the latest view.
+  const updates = store.gatewayChanges(gateway).pipe(
     Stream.map((update): StreamEvent => {
       publishedAt = update.publishedAt
       return { _tag: "Update", view: update.view }

@@ -116,14 +116,24 @@ if (only.has("idle")) {
   }, result)
 }
 
-const headers = [...new Set(rows.flatMap((r) => Object.keys(r.figures)))]
 const date = new Date().toISOString().slice(0, 10)
+// One table per benchmark, each with its own columns.
+const families = [...new Set(rows.map((r) => r.benchmark))]
+const tables = families.map((family) => {
+  const mine = rows.filter((r) => r.benchmark === family)
+  const headers = [...new Set(mine.flatMap((r) => Object.keys(r.figures)))]
+  return [
+    `**${family}**`,
+    "",
+    `| case | ${headers.join(" | ")} |`,
+    `|---|${headers.map(() => "---").join("|")}|`,
+    ...mine.map((r) => `| ${r.case} | ${headers.map((h) => r.figures[h] ?? "").join(" | ")} |`)
+  ].join("\n")
+})
 const table = [
-  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s).`,
+  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: 5).`,
   "",
-  `| benchmark | case | ${headers.join(" | ")} |`,
-  `|---|---|${headers.map(() => "---").join("|")}|`,
-  ...rows.map((r) => `| ${r.benchmark} | ${r.case} | ${headers.map((h) => r.figures[h] ?? "").join(" | ")} |`)
+  ...tables.flatMap((t) => [t, ""])
 ].join("\n")
 console.log(table)
 writeFileSync("test/bench/results.md", table + "\n")

@@ -4,7 +4,7 @@
 import { Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AdminServer } from "../../src/admin/server.ts"
-import { kubeServeLayer } from "../../src/main.ts"
+import { kubeServeLayer } from "../../src/kube/serveLayer.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
