@@ -204,6 +204,18 @@ export const readDirectory = (dir: string, previous: DirectoryContents, changed?
       })
   })
 
+/** One problem per definition of `object` that `files` (in path order) override: the last one is used. */
+export const duplicateProblems = (object: InputObject, files: ReadonlyArray<string>): Array<SourceProblem> => {
+  const used = files.at(-1)!
+  return files.slice(0, -1).map((other) => ({
+    origin: used,
+    kind: object.kind,
+    name: object.metadata.name,
+    ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+    message: `is also defined in ${other}; the definition in ${used} is used, remove one of them`
+  }))
+}
+
 /** All objects, later files overriding earlier ones; every overridden definition is reported. */
 export const objectsOf = (contents: DirectoryContents): {
   readonly objects: ReadonlyArray<InputObject>
@@ -216,18 +228,6 @@ export const objectsOf = (contents: DirectoryContents): {
       byId.set(id, { object, files: [...(earlier?.files ?? []), file] })
     }
   }
-  const problems: Array<SourceProblem> = []
-  for (const { files, object } of byId.values()) {
-    const used = files.at(-1)!
-    for (const other of files.slice(0, -1)) {
-      problems.push({
-        origin: used,
-        kind: object.kind,
-        name: object.metadata.name,
-        ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
-        message: `is also defined in ${other}; the definition in ${used} is used, remove one of them`
-      })
-    }
-  }
+  const problems = [...byId.values()].flatMap(({ files, object }) => duplicateProblems(object, files))
   return { objects: [...byId.values()].map((entry) => entry.object), problems }
 }

@@ -5,7 +5,7 @@ import type { InputObject } from "../api/objects.ts"
 import type { SourceProblem } from "../api/source.ts"
 import { emptyWorld, type World } from "../translate/world.ts"
 import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
-import type { DirectoryContents, FileObjects } from "./readDirectory.ts"
+import { duplicateProblems, type DirectoryContents, type FileObjects } from "./readDirectory.ts"
 
 export class WorldAccumulator {
   private files: ReadonlyMap<string, FileObjects> = new Map()
@@ -58,22 +58,6 @@ export class WorldAccumulator {
   }
 
   private duplicates(): ReadonlyArray<SourceProblem> {
-    const problems: Array<SourceProblem> = []
-    for (const id of this.duplicated) {
-      const owners = this.filesById.get(id)!
-      const sorted = [...owners].sort()
-      const used = sorted.at(-1)!
-      const object = this.winners.get(id)!
-      for (const other of sorted.slice(0, -1)) {
-        problems.push({
-          origin: used,
-          kind: object.kind,
-          name: object.metadata.name,
-          ...(object.metadata.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
-          message: `is also defined in ${other}; the definition in ${used} is used, remove one of them`
-        })
-      }
-    }
-    return problems
+    return [...this.duplicated].flatMap((id) => duplicateProblems(this.winners.get(id)!, [...this.filesById.get(id)!].sort()))
   }
 }
