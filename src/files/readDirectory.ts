@@ -157,6 +157,9 @@ const parseFile = (file: string, text: string, previous: FileObjects | undefined
 
 const readText = (path: string) => readFile(path, "utf8").catch(() => undefined)
 
+/** How long an emptied file gets to be written again before its objects are removed. */
+const REWRITE_GRACE_MS = 25
+
 const contentsOf = (files: Map<string, FileObjects>): DirectoryContents => {
   const sorted = new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
   return {
@@ -178,7 +181,13 @@ export const readDirectory = (dir: string, previous: DirectoryContents, changed?
       const nameOf = (path: string) => relative(process.cwd(), path) || path
       const read = async (path: string, files: Map<string, FileObjects>) => {
         const file = nameOf(path)
-        const text = await readText(path)
+        let text = await readText(path)
+        // A file that had objects and reads empty is most likely being rewritten in place
+        // (truncated, then written): look again shortly rather than remove its objects.
+        if (text === "" && (previous.files.get(file)?.objects.size ?? 0) > 0) {
+          await new Promise((resolve) => setTimeout(resolve, REWRITE_GRACE_MS))
+          text = await readText(path)
+        }
         if (text === undefined) {
           files.delete(file) // removed (or removed between listing and reading; the next event re-reads)
           return

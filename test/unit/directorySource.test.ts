@@ -81,3 +81,24 @@ describe("readDirectory", () => {
     await expect(read()).rejects.toThrow(/cannot read manifests from .*: ENOENT/)
   })
 })
+
+describe("a file rewritten in place", () => {
+  it("is read after it is written again, not while it is empty", async () => {
+    writeFileSync(join(dir, "a.yaml"), service("svc", 80))
+    const first = await read()
+    writeFileSync(join(dir, "a.yaml"), "")
+    // The writer finishes shortly after truncating, as `cat > file` or an editor would.
+    setTimeout(() => writeFileSync(join(dir, "a.yaml"), service("svc", 81)), 5)
+    const second = await Effect.runPromise(readDirectory(dir, first, new Set([join(dir, "a.yaml")])))
+    expect(names(second)).toEqual(["Service/svc"])
+    expect(JSON.stringify(objectsOf(second).objects)).toContain("81")
+  })
+
+  it("still empties a file that stays empty", async () => {
+    writeFileSync(join(dir, "a.yaml"), service("svc", 80))
+    const first = await read()
+    writeFileSync(join(dir, "a.yaml"), "")
+    const second = await Effect.runPromise(readDirectory(dir, first, new Set([join(dir, "a.yaml")])))
+    expect(names(second)).toEqual([])
+  })
+})
