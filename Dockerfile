@@ -22,5 +22,6 @@ COPY src ./src
 # 65532 ("nonroot"): numeric, so Kubernetes can check runAsNonRoot; owns nothing in /app.
 USER 65532:65532
 EXPOSE 9978 9095
-ENTRYPOINT ["node", "/app/src/cli.ts"]
+# A small young generation keeps RSS near the live data (see the README's benchmarks).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/src/cli.ts"]
 CMD ["serve", "--kube"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // agentplane's command line: `render` prints what would be served, `serve` serves it.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { readFileSync } from "node:fs"

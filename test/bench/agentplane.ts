@@ -30,11 +30,14 @@ export const freePort = () =>
 
 const CLOCK_TICKS_PER_SECOND = 100
 
+/** The Node flags agentplane runs with (package.json scripts, the bin's shebang, the Dockerfile). */
+const NODE_FLAGS = (process.env["BENCH_NODE_FLAGS"] ?? "--max-semi-space-size=4").split(" ").filter((flag) => flag !== "")
+
 export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<RunningAgentplane> => {
   const xdsPort = await freePort()
   const adminPort = await freePort()
   let output = ""
-  const child: ChildProcess = spawn(process.execPath, [
+  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS,
     "src/cli.ts", "serve", ...args,
     "--xds-address", `127.0.0.1:${xdsPort}`,
     "--admin-address", `127.0.0.1:${adminPort}`,

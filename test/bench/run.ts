@@ -131,7 +131,7 @@ const tables = families.map((family) => {
   ].join("\n")
 })
 const table = [
-  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: 5).`,
+  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: ${quick ? 1 : 5}; API write: 1 run of ${changes} changes).`,
   "",
   ...tables.flatMap((t) => [t, ""])
 ].join("\n")
