@@ -4,7 +4,8 @@ import { startCluster } from "../harness/kube/cluster.ts"
 import { installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
 import { startAgentplane } from "./agentplane.ts"
 import { awaitFirstSnapshots, closeClients, connectClients, type BenchClient } from "./clients.ts"
-import { drive, type Apply, type PropagationFigures } from "./propagation.ts"
+import { watchServices } from "./apiWatch.ts"
+import { drive, figures as propagationStats, type Apply, type PropagationFigures } from "./propagation.ts"
 import { gateway, gatewayClass, namespaceOf, service, type WorldSize } from "./world.ts"
 
 const inBatches = async <A>(items: ReadonlyArray<A>, size: number, run: (item: A) => Promise<unknown>) => {
@@ -35,7 +36,7 @@ export const kubeModePropagation = async (
   clientCounts: ReadonlyArray<number>,
   changes: number,
   log: (line: string) => void
-): Promise<ReadonlyArray<{ readonly clients: number; readonly figures: PropagationFigures }>> => {
+): Promise<ReadonlyArray<{ readonly clients: number; readonly figures: PropagationFigures; readonly apiWatch: PropagationFigures }>> => {
   const cluster = await startCluster({ log })
   const kube = kubeClient(cluster)
   try {
@@ -53,15 +54,23 @@ export const kubeModePropagation = async (
         const clients: Array<BenchClient> = await connectClients(agentplane.xdsAddress, count, size.gateways, tokenFor)
         try {
           await awaitFirstSnapshots(clients)
+          // The same writes seen by a plain watch: the API server's share of the latency.
+          const watch = await watchServices(cluster)
+          const sent: Array<{ namespace: string; name: string; port: number; startedAt: number }> = []
           const apply: Apply = async (index, variant) => {
             const port = 8000 + (variant % 1000)
             const startedAt = performance.now()
             await kube.must("PATCH", `/api/v1/namespaces/${namespaceOf(index, size)}/services/svc-${index}`, {
               spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] }
             }, "application/merge-patch+json")
+            sent.push({ namespace: namespaceOf(index, size), name: `svc-${index}`, port, startedAt })
             return { service: index, gateway: index % size.gateways, newName: `backend/${namespaceOf(index, size)}/svc-${index}:${port}`, startedAt }
           }
-          results.push({ clients: count, figures: await drive(clients, size, apply, changes) })
+          const figures = await drive(clients, size, apply, changes)
+          watch.stop()
+          const watched = sent.map((s) => watch.arrival(s.namespace, s.name, s.port) === undefined ? undefined : watch.arrival(s.namespace, s.name, s.port)! - s.startedAt)
+          const apiLatencies = watched.filter((l): l is number => l !== undefined)
+          results.push({ clients: count, figures, apiWatch: propagationStats(apiLatencies, watched.length - apiLatencies.length) })
         } finally {
           closeClients(clients)
         }
