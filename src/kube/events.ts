@@ -3,6 +3,7 @@
 // distinct note is recorded once per object, not on every reconcile.
 import { Clock, Context, Effect, Layer } from "effect"
 import { KubeApi } from "./kubeApi.ts"
+import { kubeMicroTime } from "./kubeTime.ts"
 
 export interface EventTarget {
   readonly apiVersion: string
@@ -14,7 +15,6 @@ export interface EventTarget {
 export const REPORTING_CONTROLLER = "agentplane.dev/controller"
 const MAX_NOTE = 1024
 
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z")
 
 export class EventRecorder extends Context.Service<EventRecorder, {
   readonly warn: (target: EventTarget, reason: string, action: string, note: string) => Effect.Effect<void>
@@ -37,7 +37,7 @@ export class EventRecorder extends Context.Service<EventRecorder, {
               kind: "Event",
               // name.<time in hex>, as kubectl names Events: unique enough, and sorted by time.
               metadata: { name: `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`, namespace },
-              eventTime: microTime(now),
+              eventTime: kubeMicroTime(now),
               reportingController: REPORTING_CONTROLLER,
               reportingInstance: identity,
               action,

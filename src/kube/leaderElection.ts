@@ -4,6 +4,7 @@
 // nodes cannot cut a lease short.
 import { Clock, Context, Effect, Layer, Schedule, Stream, SubscriptionRef } from "effect"
 import { KubeApi, type KubeApiError } from "./kubeApi.ts"
+import { kubeMicroTime } from "./kubeTime.ts"
 
 export interface LeaderElectionOptions {
   readonly namespace: string
@@ -21,9 +22,6 @@ interface Lease {
     readonly leaseTransitions?: number
   }
 }
-
-/** Kubernetes MicroTime: RFC 3339 with six fractional digits. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z")
 
 export class LeaderElection extends Context.Service<LeaderElection, {
   readonly isLeader: Effect.Effect<boolean>
@@ -56,8 +54,8 @@ export class LeaderElection extends Context.Service<LeaderElection, {
           spec: {
             holderIdentity: options.identity,
             leaseDurationSeconds: options.leaseDurationSeconds,
-            acquireTime: microTime(now),
-            renewTime: microTime(now),
+            acquireTime: kubeMicroTime(now),
+            renewTime: kubeMicroTime(now),
             leaseTransitions: transitions
           }
         })

@@ -12,6 +12,7 @@ import { RESOURCE_TYPE_URL, resourcesOf } from "../xds/snapshot.ts"
 import { SnapshotStore } from "../xds/snapshotStore.ts"
 import { EventRecorder, type EventTarget } from "./events.ts"
 import { KubeApi } from "./kubeApi.ts"
+import { kubeTime } from "./kubeTime.ts"
 import { LeaderElection } from "./leaderElection.ts"
 import { Deployer } from "./deployer.ts"
 import { withManagedProxies } from "./managedStatus.ts"
@@ -32,8 +33,6 @@ const pathOf = (status: ObjectStatus): string | undefined =>
     ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
     : undefined
 
-/** metav1.Time: RFC 3339 in whole seconds. */
-const timestamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
@@ -57,7 +56,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
       )
       if (live === undefined) return // deleted meanwhile
-      const now = timestamp(yield* Clock.currentTimeMillis)
+      const now = kubeTime(yield* Clock.currentTimeMillis)
       const merged = status.kind === "Gateway"
         ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
         : mergeClassStatus(live.status, status.status, now)
