@@ -1,9 +1,10 @@
 // A small client for the Kubernetes API: credentials and TLS from a
-// KubeConfig (@kubernetes/client-node), requests over undici. Informers use
-// the same KubeConfig.
-import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node"
+// KubeConfig (@kubernetes/client-node), requests over undici on pooled
+// connections. Informers use the same KubeConfig.
+import { KubeConfig } from "@kubernetes/client-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import { fetch } from "undici"
+import { kubeConnections } from "./kubeConnections.ts"
 
 export class KubeApiError extends Schema.TaggedError<KubeApiError>()("KubeApiError", {
   method: Schema.String,
@@ -52,19 +53,21 @@ export class KubeApi extends Context.Service<KubeApi, {
             })
         })
         const server = config.getCurrentCluster()!.server
+        // Closed with the layer, so no keep-alive socket outlives the process's work.
+        const connections = yield* Effect.acquireRelease(
+          Effect.sync(() => kubeConnections(config)),
+          (connections) => Effect.promise(() => connections.close())
+        )
         const request = <A>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) =>
           Effect.tryPromise({
-            try: async (signal) => {
-              const url = `${server}${path}`
-              const context = new RequestContext(url, HttpMethod[method])
-              await config.applySecurityAuthentication(context)
-              const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" }
+            try: (signal) => connections.use(async (connection) => {
+              const headers: Record<string, string> = { ...connection.headers, accept: "application/json" }
               if (body !== undefined) headers["content-type"] = body.contentType
-              const response = await fetch(url, {
+              const response = await fetch(`${server}${path}`, {
                 method,
                 headers,
-                dispatcher: context.getDispatcher() as never,
                 signal,
+                ...(connection.dispatcher === undefined ? {} : { dispatcher: connection.dispatcher }),
                 ...(body === undefined ? {} : { body: JSON.stringify(body.json) })
               })
               const text = await response.text()
@@ -81,7 +84,7 @@ export class KubeApi extends Context.Service<KubeApi, {
                 }
               }
               return (text === "" ? undefined : JSON.parse(text)) as A
-            },
+            }),
             catch: (cause) => {
               const failure = cause as { status?: number; reason?: string; message?: string }
               return new KubeApiError({
