@@ -60,22 +60,37 @@ export const withManagedProxies = (
   managed: ReadonlyMap<string, ManagedGateway>
 ): ReadonlyArray<ObjectStatus> =>
   statuses.map((entry) => {
-    if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
+    if (entry.kind !== "Gateway") return entry
     const key = `${(entry as { namespace: string }).namespace}/${entry.name}`
-    const state = managed.get(key)
-    if (state === undefined) return entry
-    const status = entry.status as GatewayStatus
-    const programmed = programmedOf(status.conditions)
-    // A Gateway the translator refused stays as it is: its proxy has nothing to run.
-    if (programmed === undefined || programmed.reason === "Invalid") return entry
-    const service = world.services.get(key)
-    const addresses = serviceAddresses(service)
-    const verdict = infrastructureVerdict(key, state, service, addresses)
-    const generation = programmed.observedGeneration
-    const next = verdict !== undefined
-      ? condition("Programmed", false, verdict.reason, verdict.message, generation)
-      : programmed.status === "True"
-      ? { ...programmed, message: `${programmed.message}; Deployment ${key}: ${state.deployment!.availableReplicas} of ${state.deployment!.replicas} replica(s) available` }
-      : programmed
-    return { ...entry, status: { ...status, conditions: replace(status.conditions, next), addresses } }
+    return gatewayWithManagedProxy(entry, managed.get(key), world.services.get(key))
   })
+
+/** One Gateway's status given its managed proxy's state (undefined: not managed) and the proxy's Service. */
+export const gatewayWithManagedProxy = (
+  entry: ObjectStatus,
+  state: ManagedGateway | undefined,
+  service: Service | undefined
+): ObjectStatus => {
+  if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
+  const key = `${(entry as { namespace: string }).namespace}/${entry.name}`
+  if (state === undefined) return entry
+  const status = entry.status as GatewayStatus
+  const programmed = programmedOf(status.conditions)
+  // A Gateway the translator refused stays as it is: its proxy has nothing to run.
+  if (programmed === undefined || programmed.reason === "Invalid") return entry
+  const addresses = serviceAddresses(service)
+  const verdict = infrastructureVerdict(key, state, service, addresses)
+  const generation = programmed.observedGeneration
+  const next = verdict !== undefined
+    ? condition("Programmed", false, verdict.reason, verdict.message, generation)
+    : programmed.status === "True"
+    ? { ...programmed, message: `${programmed.message}; Deployment ${key}: ${state.deployment!.availableReplicas} of ${state.deployment!.replicas} replica(s) available` }
+    : programmed
+  const updated: ObjectStatus = {
+    kind: "Gateway",
+    namespace: (entry as { namespace: string }).namespace,
+    name: entry.name,
+    status: { ...status, conditions: replace(status.conditions, next), addresses }
+  }
+  return updated
+}

@@ -7,15 +7,16 @@ import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../api/source.ts"
 import type { GatewayStatus, ObjectStatus } from "../translate/status.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
-import { withDataPlane } from "../xds/programmedStatus.ts"
+import type { ConnectedProxy } from "../xds/dataPlane.ts"
+import { gatewayWithDataPlane, proxiesByGateway } from "../xds/programmedStatus.ts"
 import { RESOURCE_TYPE_URL, resourcesOf } from "../xds/snapshot.ts"
-import { SnapshotStore } from "../xds/snapshotStore.ts"
+import { type Published, SnapshotStore } from "../xds/snapshotStore.ts"
 import { EventRecorder, type EventTarget } from "./events.ts"
 import { KubeApi } from "./kubeApi.ts"
 import { kubeTime } from "./kubeTime.ts"
 import { LeaderElection } from "./leaderElection.ts"
-import { Deployer } from "./deployer.ts"
-import { withManagedProxies } from "./managedStatus.ts"
+import { Deployer, type ManagedGateway } from "./deployer.ts"
+import { gatewayWithManagedProxy } from "./managedStatus.ts"
 import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus, replacementPatch } from "./statusMerge.ts"
 import { WATCHED } from "./watchSource.ts"
 
@@ -34,6 +35,16 @@ const pathOf = (status: ObjectStatus): string | undefined =>
     : undefined
 
 
+/** An object's status as agentplane would write it, and what it was computed from. */
+interface Computed {
+  readonly path: string
+  readonly inputs: ReadonlyArray<unknown>
+  readonly status: ObjectStatus
+  readonly signature: string
+}
+
+const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
+
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
 export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
@@ -46,11 +57,10 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   /** What we last wrote (or found already in place), by object path. */
   const written = new Map<string, string>()
 
-  const writeOne = Effect.fnUntraced(function*(status: ObjectStatus) {
-    const path = pathOf(status)
-    if (path === undefined) return
-    const signature = canonical(status.status)
-    if (written.get(path) === signature) return
+  /** Each object's last computed status with what it was computed from (by identity). */
+  const computed = new Map<string, Computed>()
+
+  const writeOne = Effect.fnUntraced(function*({ path, signature, status }: Computed) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
@@ -79,10 +89,40 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       }
     }
     yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
-  }, (effect, status) =>
+  }, (effect, { status }) =>
     effect.pipe(
       Effect.catch((error) => Effect.logWarning(`could not write the status of ${status.kind} ${status.name}: ${error.message}`))
     ))
+
+  /**
+   * The statuses that differ from what was last written. Only objects whose inputs changed are
+   * computed again: a change to one Gateway costs one Gateway, however many there are.
+   */
+  const outdated = (published: Published, proxies: ReadonlyArray<ConnectedProxy>, managed: ReadonlyMap<string, ManagedGateway>) => {
+    const byGateway = proxiesByGateway(proxies)
+    const stale: Array<Computed> = []
+    const seen = new Set<string>()
+    for (const entry of published.statuses) {
+      const path = pathOf(entry)
+      if (path === undefined) continue
+      seen.add(path)
+      const key = entry.kind === "Gateway" ? `${(entry as { namespace: string }).namespace}/${entry.name}` : undefined
+      const view = key === undefined ? undefined : published.snapshot.gateways.get(key)
+      const own = key === undefined ? [] : byGateway.get(key) ?? []
+      const state = key === undefined ? undefined : managed.get(key)
+      const service = key === undefined ? undefined : published.world.services.get(key)
+      const inputs = [entry, view, state, service, ...own]
+      let done = computed.get(path)
+      if (done === undefined || !sameElements(done.inputs, inputs)) {
+        const status = gatewayWithManagedProxy(gatewayWithDataPlane(entry, view, own), state, service)
+        done = { path, inputs, status, signature: canonical(status.status) }
+        computed.set(path, done)
+      }
+      if (written.get(path) !== done.signature) stale.push(done)
+    }
+    for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
+    return stale
+  }
 
   const reconcile = Effect.gen(function*() {
     if (!(yield* leader.isLeader)) {
@@ -92,8 +132,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
     const published = yield* store.current
     if (published.generation === 0) return
     const proxies = yield* dataPlane.proxies
-    const statuses = withManagedProxies(withDataPlane(published.statuses, published.snapshot, proxies), published.world, yield* deployer.managed)
-    yield* Effect.forEach(statuses, writeOne, { concurrency: 4, discard: true })
+    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), writeOne, { concurrency: 4, discard: true })
 
     for (const problem of published.problems) {
       if (problem.kind === undefined || problem.name === undefined) continue
