@@ -25,9 +25,17 @@ export interface DirectoryContents {
   readonly problems: ReadonlyArray<SourceProblem>
   /** Kinds present in the files that agentplane does not read. */
   readonly ignoredKinds: ReadonlyArray<string>
+  /**
+   * Paths that had objects and read empty: most likely rewritten in place (truncated, then
+   * written). They keep their objects until read again after `REWRITE_GRACE_MS`.
+   */
+  readonly emptied: ReadonlySet<string>
 }
 
-export const emptyContents: DirectoryContents = { files: new Map(), problems: [], ignoredKinds: [] }
+export const emptyContents: DirectoryContents = { files: new Map(), problems: [], ignoredKinds: [], emptied: new Set() }
+
+/** How long an emptied file gets to be written again before its objects are removed. */
+export const REWRITE_GRACE_MS = 25
 
 const isManifest = (name: string) => name.endsWith(".yaml") || name.endsWith(".yml")
 
@@ -157,42 +165,49 @@ const parseFile = (file: string, text: string, previous: FileObjects | undefined
 
 const readText = (path: string) => readFile(path, "utf8").catch(() => undefined)
 
-/** How long an emptied file gets to be written again before its objects are removed. */
-const REWRITE_GRACE_MS = 25
-
-const contentsOf = (files: Map<string, FileObjects>): DirectoryContents => {
+const contentsOf = (files: Map<string, FileObjects>, emptied: ReadonlySet<string>): DirectoryContents => {
   const sorted = new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
   return {
     files: sorted,
     problems: [...sorted.values()].flatMap((file) => file.problems),
-    ignoredKinds: [...new Set([...sorted.values()].flatMap((file) => file.ignored))].sort()
+    ignoredKinds: [...new Set([...sorted.values()].flatMap((file) => file.ignored))].sort(),
+    emptied
   }
 }
 
 /**
  * Reads every `*.yaml`/`*.yml` below `dir`, reusing `previous` where a file is unchanged or
  * unreadable. With `changed` (absolute paths of changed files), only those are read again.
+ * A file that had objects and reads empty keeps them (and is listed in `emptied`) unless it is
+ * in `graceOver`: the caller reads it again once the rewrite had time to finish.
  */
-export const readDirectory = (dir: string, previous: DirectoryContents, changed?: ReadonlySet<string>) =>
+export const readDirectory = (
+  dir: string,
+  previous: DirectoryContents,
+  changed?: ReadonlySet<string>,
+  graceOver: ReadonlySet<string> = new Set()
+) =>
   Effect.tryPromise({
     try: async (): Promise<DirectoryContents> => {
       const info = await stat(dir)
       if (!info.isDirectory()) throw new Error(`${dir} is not a directory`)
       const nameOf = (path: string) => relative(process.cwd(), path) || path
+      const emptied = new Set<string>()
       const read = async (path: string, files: Map<string, FileObjects>) => {
         const file = nameOf(path)
-        let text = await readText(path)
-        // A file that had objects and reads empty is most likely being rewritten in place
-        // (truncated, then written): look again shortly rather than remove its objects.
-        if (text === "" && (previous.files.get(file)?.objects.size ?? 0) > 0) {
-          await new Promise((resolve) => setTimeout(resolve, REWRITE_GRACE_MS))
-          text = await readText(path)
+        const text = await readText(path)
+        const before = previous.files.get(file)
+        // Most likely being rewritten in place: keep its objects rather than remove them, and
+        // do not wait here, so that the write's own event is read at once.
+        if (text === "" && before !== undefined && before.objects.size > 0 && !graceOver.has(path)) {
+          files.set(file, before)
+          emptied.add(path)
+          return
         }
         if (text === undefined) {
           files.delete(file) // removed (or removed between listing and reading; the next event re-reads)
           return
         }
-        const before = previous.files.get(file)
         files.set(file, before?.text === text ? before : parseFile(file, text, before))
       }
       const files = new Map<string, FileObjects>()
@@ -202,10 +217,10 @@ export const readDirectory = (dir: string, previous: DirectoryContents, changed?
           if (isHidden(dir, path)) continue
           await read(path, files)
         }
-        return contentsOf(files)
+        return contentsOf(files, emptied)
       }
       for (const path of await listManifests(dir)) await read(path, files)
-      return contentsOf(files)
+      return contentsOf(files, emptied)
     },
     catch: (cause) =>
       new SourceError({
