@@ -3,11 +3,10 @@
 // read together next, so a burst costs one re-read and a lone edit no wait.
 // A file caught empty mid-rewrite keeps its objects and is looked at again
 // after a grace period, unless its write's own event comes first.
-import { watch } from "node:fs"
-import { join } from "node:path"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
 import { Source, type SourceProblem, type SourceUpdate } from "../api/source.ts"
 import { emptyContents, readDirectory, REWRITE_GRACE_MS, type DirectoryContents } from "./readDirectory.ts"
+import { watchTree } from "./treeWatcher.ts"
 import { WorldAccumulator } from "./worldAccumulator.ts"
 
 
@@ -55,8 +54,7 @@ const directoryChanges = (dir: string, pending: PendingChanges): Ticks => {
           pending.note(path)
           tick()
         }
-        return watch(dir, { recursive: true }, (_event, filename) => note(filename === null ? undefined : join(dir, filename)))
-          .on("error", () => note(undefined))
+        return watchTree(dir, note)
       }),
       (watcher) =>
         Effect.sync(() => {
