@@ -1,7 +1,8 @@
 // Reads a directory of YAML manifests into decoded objects. A file that does
 // not parse keeps its last readable content; an object that does not decode
 // keeps its last good version. Both are reported, and nothing else is lost.
-import { readdir, readFile, stat } from "node:fs/promises"
+import { readFileSync, statSync } from "node:fs"
+import { readdir, stat } from "node:fs/promises"
 import { join, relative } from "node:path"
 import { Effect } from "effect"
 import { parseAllDocuments } from "yaml"
@@ -67,20 +68,29 @@ interface ParsedChunk {
  * its own exactly as it would in the whole stream. Leading comments join the first document.
  */
 export const splitDocuments = (text: string): Array<string> => {
+  // Found with one regular expression over the text rather than line by line: this runs on every
+  // edit, over the whole file.
   const chunks: Array<string> = []
-  let current: Array<string> = []
-  let hasContent = false
-  for (const line of text.split("\n")) {
-    if (/^---(?:[ \t]|$)/.test(line) && hasContent) {
-      chunks.push(current.join("\n"))
-      current = []
+  let start = 0
+  for (const match of text.matchAll(DOCUMENT_MARKER)) {
+    const marker = match[0].startsWith("\n") ? match.index + 1 : match.index
+    // A marker only ends a piece that has content (or began with a marker itself): leading
+    // comments and blank lines stay with the first document.
+    if (marker > start && (startsWithMarker(text, start) || HAS_CONTENT.test(text.slice(start, marker)))) {
+      chunks.push(text.slice(start, marker - 1))
+      start = marker
     }
-    current.push(line)
-    if (/^---(?:[ \t]|$)/.test(line) || (line.trim() !== "" && !line.trimStart().startsWith("#"))) hasContent = true
   }
-  if (current.length > 0) chunks.push(current.join("\n"))
+  chunks.push(text.slice(start))
   return chunks
 }
+
+/** `---` at the start of a line, followed by a space, a tab, the line's end or the text's end. */
+const DOCUMENT_MARKER = /(?:^|\n)---(?=[ \t\n]|$)/g
+/** A line whose first non-blank character does not start a comment. */
+const HAS_CONTENT = /(?:^|\n)\s*[^\s#]/
+
+const startsWithMarker = (text: string, index: number) => text.startsWith("---", index) && /^---(?:[ \t\n]|$)/.test(text.slice(index, index + 4))
 
 const parseChunk = (chunk: string): ParsedChunk => {
   const documents = parseAllDocuments(chunk, { prettyErrors: true })
@@ -163,7 +173,17 @@ const parseFile = (file: string, text: string, previous: FileObjects | undefined
   return { objects, documents: chunks, text, problems, ignored: [...ignored] }
 }
 
-const readText = (path: string) => readFile(path, "utf8").catch(() => undefined)
+/**
+ * Read synchronously: manifests are small and in the page cache, so this takes microseconds, while
+ * a round trip through libuv's thread pool adds a millisecond or more to every edit under load.
+ */
+const readText = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8")
+  } catch {
+    return undefined
+  }
+}
 
 const contentsOf = (files: Map<string, FileObjects>, emptied: ReadonlySet<string>): DirectoryContents => {
   const sorted = new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
@@ -189,13 +209,13 @@ export const readDirectory = (
 ) =>
   Effect.tryPromise({
     try: async (): Promise<DirectoryContents> => {
-      const info = await stat(dir)
+      const info = statSync(dir)
       if (!info.isDirectory()) throw new Error(`${dir} is not a directory`)
       const nameOf = (path: string) => relative(process.cwd(), path) || path
       const emptied = new Set<string>()
       const read = async (path: string, files: Map<string, FileObjects>) => {
         const file = nameOf(path)
-        const text = await readText(path)
+        const text = readText(path)
         const before = previous.files.get(file)
         // Most likely being rewritten in place: keep its objects rather than remove them, and
         // do not wait here, so that the write's own event is read at once.

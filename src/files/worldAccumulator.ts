@@ -24,11 +24,15 @@ export class WorldAccumulator {
       const before = this.files.get(file)
       const after = contents.files.get(file)
       if (before?.objects === after?.objects) continue
-      for (const id of before?.objects.keys() ?? []) {
+      // An edit re-reads the whole file, but keeps the very objects of unchanged documents: only
+      // the ones that differ are looked at.
+      for (const [id, object] of before?.objects ?? []) {
+        if (after?.objects.get(id) === object) continue
         this.filesById.get(id)?.delete(file)
         touched.add(id)
       }
-      for (const id of after?.objects.keys() ?? []) {
+      for (const [id, object] of after?.objects ?? []) {
+        if (before?.objects.get(id) === object) continue
         const owners = this.filesById.get(id) ?? new Set()
         owners.add(file)
         this.filesById.set(id, owners)
