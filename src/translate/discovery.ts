@@ -70,13 +70,24 @@ const isHost = (host: string): boolean =>
 /** Discoveries by Service object: an unchanged Service is never examined twice. */
 const discoveries = new WeakMap<Service, Map<string, Discovery>>()
 
+/** The protocol sets are a few constants: their cache keys are built once. */
+const protocolKeys = new WeakMap<ReadonlySet<BackendProtocol>, string>()
+const protocolsKey = (protocols: ReadonlySet<BackendProtocol>): string => {
+  let key = protocolKeys.get(protocols)
+  if (key === undefined) {
+    key = [...protocols].sort().join(",")
+    protocolKeys.set(protocols, key)
+  }
+  return key
+}
+
 /** Every agent backend a Service offers, for the protocols asked for (cached per Service object). */
 export const discoverService = (
   service: Service,
   protocols: ReadonlySet<BackendProtocol>,
   options: TranslateOptions
 ): Discovery => {
-  const key = `${[...protocols].sort().join(",")}|${options.clusterDomain}`
+  const key = `${protocolsKey(protocols)}|${options.clusterDomain}`
   let byKey = discoveries.get(service)
   if (byKey === undefined) {
     byKey = new Map()

@@ -43,8 +43,12 @@ export type ObjectStatus =
 
 const order = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? status.namespace ?? "" : ""}/${status.name}`
 
+/** Each sort key is built once, not at every comparison (this runs on every translation). */
 export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> =>
-  [...statuses].sort((a, b) => order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)
+  statuses
+    .map((status) => ({ key: order(status), status }))
+    .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    .map(({ status }) => status)
 
 /** Statuses for input objects that could not be read, naming the field and the fix. */
 export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ObjectStatus> => {
