@@ -77,7 +77,8 @@ export const splitDocuments = (text: string): Array<string> => {
     // A marker only ends a piece that has content (or began with a marker itself): leading
     // comments and blank lines stay with the first document.
     if (marker > start && (startsWithMarker(text, start) || HAS_CONTENT.test(text.slice(start, marker)))) {
-      chunks.push(text.slice(start, marker - 1))
+      // The line break before the marker belongs to neither piece (CRLF too: a lone CR would be content).
+      chunks.push(text.slice(start, text[marker - 2] === "\r" ? marker - 2 : marker - 1))
       start = marker
     }
   }
@@ -86,11 +87,11 @@ export const splitDocuments = (text: string): Array<string> => {
 }
 
 /** `---` at the start of a line, followed by a space, a tab, the line's end or the text's end. */
-const DOCUMENT_MARKER = /(?:^|\n)---(?=[ \t\n]|$)/g
+const DOCUMENT_MARKER = /(?:^|\n)---(?=[ \t\r\n]|$)/g
 /** A line whose first non-blank character does not start a comment. */
 const HAS_CONTENT = /(?:^|\n)\s*[^\s#]/
 
-const startsWithMarker = (text: string, index: number) => text.startsWith("---", index) && /^---(?:[ \t\n]|$)/.test(text.slice(index, index + 4))
+const startsWithMarker = (text: string, index: number) => text.startsWith("---", index) && /^---(?:[ \t\r\n]|$)/.test(text.slice(index, index + 4))
 
 const parseChunk = (chunk: string): ParsedChunk => {
   const documents = parseAllDocuments(chunk, { prettyErrors: true })

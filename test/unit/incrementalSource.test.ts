@@ -20,6 +20,8 @@ describe("splitDocuments", () => {
     "# leading comment\n\n---\na: 1\n--- \nb: 2\n...\n---\nc: 3",
     "--- {a: 1}\n--- [1, 2]\nkey: |\n  ---not a marker\n  text\n",
     "---\n---\n",
+    "a: 1\r\n---\r\nb: 2\r\n--- \r\nc: 3",
+    "  # indented comment\n---\n# comment only\n---\na: 1\n----\n---x: 2\n",
     ""
   ]
   for (const stream of streams) {
