@@ -30,6 +30,36 @@ export const freePort = () =>
 
 const CLOCK_TICKS_PER_SECOND = 100
 
+/** utime + stime of a process in milliseconds, from /proc (0 once it is gone). */
+export const cpuMsOf = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Waits until the processes together use under 5 % of a core over a second (start-up work,
+ * status writes and garbage collection done), so that measurements sample steady state.
+ */
+export const awaitQuiet = async (pids: ReadonlyArray<number>, log: (line: string) => void, timeoutMs = 120_000) => {
+  const total = () => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0)
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const before = total()
+    await sleep(1000)
+    const used = total() - before
+    if (used < 50) return
+    if (Date.now() > deadline) {
+      log(`still busy after ${timeoutMs / 1000} s (${used} ms CPU in the last second); measuring anyway`)
+      return
+    }
+    log(`waiting for quiet: ${used} ms CPU in the last second`)
+  }
+}
+
 /** The Node flags agentplane runs with (package.json scripts, the bin's shebang, the Dockerfile). */
 const NODE_FLAGS = (process.env["BENCH_NODE_FLAGS"] ?? "--max-semi-space-size=4").split(" ").filter((flag) => flag !== "")
 
@@ -60,10 +90,7 @@ export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.P
     adminUrl,
     pid,
     log: () => output,
-    cpuMs: () => {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-      return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1000
-    },
+    cpuMs: () => cpuMsOf(pid),
     rssMB: () => {
       const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
       return Number(line.replace(/\D+/g, "")) / 1024

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { startAgentplane, type RunningAgentplane } from "./agentplane.ts"
+import { awaitQuiet, startAgentplane, type RunningAgentplane } from "./agentplane.ts"
 import { awaitFirstSnapshots, awaitName, closeClients, connectClients, type BenchClient } from "./clients.ts"
 import { quantile, sleep } from "./stats.ts"
 import { fileOf, namespaceFileText, namespaceOf, writeWorld, type WorldSize } from "./world.ts"
@@ -38,31 +38,37 @@ export const figures = (latencies: ReadonlyArray<number>, lost: number): Propaga
   lost
 })
 
+/** Changes made and not counted first, so that JIT compilation and first-use costs (on both sides) are not sampled. */
+export const WARMUP_CHANGES = 20
+
 /**
- * `changes` edits, one after the other (`rate` undefined: each waits for its delta) or at a fixed
- * rate (churn). Changes rotate over the gateways that have clients.
+ * `changes` edits after the warm-up ones, one after the other (`rate` undefined: each waits for
+ * its delta) or at a fixed rate (churn). Changes rotate over the gateways that have clients.
  */
 export const drive = async (
   clients: ReadonlyArray<BenchClient>,
   size: WorldSize,
   apply: Apply,
   changes: number,
-  rate?: number
-): Promise<PropagationFigures> => {
+  rate?: number,
+  /** Variants (the ports written) start here: repeated runs against one cluster must not write a port a Service already has. */
+  firstVariant = 1
+): Promise<{ readonly figures: PropagationFigures; readonly samples: ReadonlyArray<number | undefined> }> => {
   const gatewaysWithClients = [...new Set(clients.map((c) => c.gateway))]
-  const latencies: Array<number> = []
+  /** Per counted change, in order: its latency, or undefined when it never arrived. */
+  const samples: Array<number | undefined> = []
   const pending: Array<Promise<void>> = []
-  let lost = 0
-  for (let k = 0; k < changes; k++) {
+  for (let k = 0; k < WARMUP_CHANGES + changes; k++) {
+    const counted = k >= WARMUP_CHANGES
     const gateway = gatewaysWithClients[k % gatewaysWithClients.length]!
     // The k-th Service of that gateway's namespace, so successive edits touch different Services.
     const service = gateway + size.gateways * (Math.floor(k / gatewaysWithClients.length) % Math.max(1, Math.floor(size.services / size.gateways)))
-    const variant = k + 1
+    const variant = firstVariant + k
     const start = performance.now()
     const change = await apply(service, variant)
+    const slot = counted ? samples.push(undefined) - 1 : -1
     const measured = awaitName(clients, change.gateway, change.newName, change.startedAt).then((at) => {
-      if (at === undefined) lost += 1
-      else latencies.push(at - change.startedAt)
+      if (slot >= 0 && at !== undefined) samples[slot] = at - change.startedAt
     })
     if (rate === undefined) {
       await measured
@@ -73,7 +79,8 @@ export const drive = async (
     }
   }
   await Promise.all(pending)
-  return figures(latencies, lost)
+  const latencies = samples.filter((latency): latency is number => latency !== undefined)
+  return { figures: figures(latencies, samples.length - latencies.length), samples }
 }
 
 /** File mode: one YAML file per namespace; an edit rewrites one file. */
@@ -81,7 +88,8 @@ export const fileModePropagation = async (
   size: WorldSize,
   clientCount: number,
   changes: number,
-  rate?: number
+  rate: number | undefined,
+  log: (line: string) => void
 ): Promise<PropagationFigures> => {
   const dir = mkdtempSync(join(tmpdir(), "agentplane-bench-"))
   let agentplane: RunningAgentplane | undefined
@@ -91,6 +99,7 @@ export const fileModePropagation = async (
     agentplane = await startAgentplane(["--from", dir])
     clients = await connectClients(agentplane.xdsAddress, clientCount, size.gateways)
     await awaitFirstSnapshots(clients)
+    await awaitQuiet([agentplane.pid], log)
     const variants = new Map<number, number>()
     const apply: Apply = async (service, variant) => {
       const gateway = service % size.gateways
@@ -100,7 +109,7 @@ export const fileModePropagation = async (
       writeFileSync(fileOf(dir, gateway), text)
       return { service, gateway, newName: backendName(service, size, variant), startedAt }
     }
-    return await drive(clients, size, apply, changes, rate)
+    return (await drive(clients, size, apply, changes, rate)).figures
   } finally {
     closeClients(clients)
     await agentplane?.stop()

@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os"
 import { measureFanout } from "./fanout.ts"
 import { measureIdle } from "./idle.ts"
 import { kubeModePropagation } from "./kubePropagation.ts"
-import { fileModePropagation, type PropagationFigures } from "./propagation.ts"
+import { fileModePropagation, type PropagationFigures, WARMUP_CHANGES } from "./propagation.ts"
 import { fmt, fmtSpread, spread } from "./stats.ts"
 import { measureTranslation } from "./translation.ts"
 
@@ -75,7 +75,7 @@ if (only.has("propagation")) {
     { size: { services: quick ? 1000 : 10000, gateways: 100 }, clients: 100, rate: 20 }
   ]
   for (const { size, clients, rate } of cases) {
-    const runs = await repeat(repeats, () => fileModePropagation(size, clients, changes, rate))
+    const runs = await repeat(repeats, () => fileModePropagation(size, clients, changes, rate, log))
     record(
       "propagation (file edit)",
       `${size.services} Services / ${size.gateways} Gateways, ${clients} client(s)${rate === undefined ? "" : `, churn ${rate}/s`}`,
@@ -88,13 +88,16 @@ if (only.has("propagation")) {
 if (only.has("kube")) {
   for (const services of quick ? [1000] : [1000, 10000]) {
     const size = { services, gateways: 100 }
-    const results = await kubeModePropagation(size, [1, 100], changes, log)
-    for (const { apiWatch, clients, figures } of results) {
-      record("propagation (API write)", `${services} Services / 100 Gateways, ${clients} client(s)`, {
-        ...propagationFigures([figures]),
-        "API watch alone p50 ms": fmt(apiWatch.p50),
-        "API watch alone p99 ms": fmt(apiWatch.p99)
-      }, { figures, apiWatch })
+    const results = await kubeModePropagation(size, [1, 100], changes, repeats, log)
+    for (const runs of results) {
+      const pair = (pick: (run: (typeof runs)[number]) => PropagationFigures) =>
+        `${fmtSpread(spread(runs.map((run) => pick(run).p50)))} / ${fmtSpread(spread(runs.map((run) => pick(run).p99)))}`
+      record("propagation (API write)", `${services} Services / 100 Gateways, ${runs[0]!.clients} client(s)`, {
+        ...propagationFigures(runs.map((run) => run.figures)),
+        "write answered p50 / p99 ms": pair((run) => run.apiReturned),
+        "plain watch p50 / p99 ms": pair((run) => run.apiWatch),
+        "agentplane's share p50 / p99 ms": pair((run) => run.agentplaneShare)
+      }, runs)
     }
   }
 }
@@ -135,7 +138,7 @@ const tables = families.map((family) => {
   ].join("\n")
 })
 const table = [
-  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: ${quick ? 1 : 5}; API write: 1 run of ${changes} changes).`,
+  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: ${quick ? 1 : 5}); propagation runs make ${changes} counted changes each, after ${WARMUP_CHANGES} uncounted warm-up changes.`,
   "",
   ...tables.flatMap((t) => [t, ""])
 ].join("\n")

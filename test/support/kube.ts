@@ -1,5 +1,6 @@
 // Small helpers for tests against the harness API server.
 import { readFileSync } from "node:fs"
+import type { Agent } from "node:https"
 import { parse } from "yaml"
 import type { Cluster } from "../harness/kube/cluster.ts"
 import { kubeRequest } from "../harness/kube/request.ts"
@@ -10,8 +11,9 @@ export interface Kube {
   readonly must: <A = any>(method: string, path: string, body?: unknown, contentType?: string) => Promise<A>
 }
 
-export const kubeClient = (cluster: Cluster, token = cluster.token): Kube => {
-  const endpoint = { server: cluster.server, ca: readFileSync(cluster.caFile, "utf8"), token }
+/** `agent`: a keep-alive agent, for benchmarks that time writes rather than TLS handshakes. */
+export const kubeClient = (cluster: Cluster, token = cluster.token, agent?: Agent): Kube => {
+  const endpoint = { server: cluster.server, ca: readFileSync(cluster.caFile, "utf8"), token, ...(agent === undefined ? {} : { agent }) }
   const call = async (method: string, path: string, body?: unknown, contentType?: string) => {
     const response = await kubeRequest(endpoint, method, path, body, contentType)
     return { status: response.status, body: response.body === "" ? undefined : JSON.parse(response.body) }

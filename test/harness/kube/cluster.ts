@@ -26,6 +26,8 @@ export interface Cluster {
   readonly stop: () => Promise<void>;
   /** Stops kube-apiserver (SIGTERM) and starts it again on the same port, against the same etcd. */
   readonly restartApiServer: () => Promise<void>;
+  /** Process ids of etcd and kube-apiserver as they run now (benchmarks read their CPU time). */
+  readonly processIds: () => ReadonlyArray<number>;
 }
 
 export interface ClusterOptions {
@@ -133,7 +135,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await startApi();
     };
 
-    return { kubeconfigPath, server, token: pki.token, caFile: pki.caFile, dataDir, crds, stop, restartApiServer };
+    const processIds = (): ReadonlyArray<number> => [etcd?.pid, api?.pid].filter((pid): pid is number => pid !== undefined && pid > 0);
+    return { kubeconfigPath, server, token: pki.token, caFile: pki.caFile, dataDir, crds, stop, restartApiServer, processIds };
   } catch (error) {
     await stop();
     throw error;

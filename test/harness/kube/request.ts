@@ -1,11 +1,13 @@
 // A minimal authenticated HTTPS call to the test API server. The harness uses it instead of a
 // Kubernetes client so that starting the cluster depends on nothing but Node.
-import { request } from "node:https";
+import { type Agent, request } from "node:https";
 
 export interface KubeEndpoint {
   readonly server: string;
   readonly ca: string;
   readonly token: string;
+  /** A keep-alive agent for callers that time requests; by default each call has its own connection. */
+  readonly agent?: Agent;
 }
 
 export interface KubeResponse {
@@ -27,8 +29,8 @@ export function kubeRequest(
       {
         method,
         ca: endpoint.ca,
-        // A fresh connection per call: pooled sockets go stale when the API server restarts.
-        agent: false,
+        // A fresh connection per call unless asked: pooled sockets go stale when the API server restarts.
+        agent: endpoint.agent ?? false,
         timeout: 15_000,
         headers: {
           authorization: `Bearer ${endpoint.token}`,
