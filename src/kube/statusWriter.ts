@@ -24,8 +24,13 @@ const GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
 const MAX_ATTEMPTS = 5
 /** Changes within this window are written together. */
 const COALESCE = "100 millis"
-/** Re-check everything now and then, in case a write failed or someone else changed our conditions. */
-const RESYNC = "30 seconds"
+/**
+ * Every object is read back within this period, in case a write failed or someone else changed our
+ * conditions: a slice each second rather than all at once, so the API server sees a steady trickle
+ * of reads instead of a burst of one per Gateway.
+ */
+const RECHECK_PERIOD_MS = 30_000
+const RECHECK_TICK = "1 second"
 
 const pathOf = (status: ObjectStatus): string | undefined =>
   status.kind === "GatewayClass"
@@ -54,8 +59,24 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   const leader = yield* LeaderElection
   const events = yield* EventRecorder
   const deployer = yield* Deployer
-  /** What we last wrote (or found already in place), by object path. */
-  const written = new Map<string, string>()
+  /** What we last wrote (or found already in place), by object path; the least recently checked first. */
+  const written = new Map<string, { readonly signature: string; readonly checkedAt: number }>()
+  const remember = (path: string, signature: string) => {
+    written.delete(path)
+    written.set(path, { signature, checkedAt: Date.now() })
+  }
+  /**
+   * Forgets the objects checked a period ago, so that the next pass reads them back; at most a
+   * period's share of them per tick, which also spreads objects first checked together.
+   */
+  const forgetChecked = () => {
+    const now = Date.now()
+    let slice = Math.ceil((written.size * 1000) / RECHECK_PERIOD_MS)
+    for (const [path, { checkedAt }] of written) {
+      if (slice-- <= 0 || now - checkedAt < RECHECK_PERIOD_MS) break
+      written.delete(path)
+    }
+  }
 
   /** Each object's last computed status with what it was computed from (by identity). */
   const computed = new Map<string, Computed>()
@@ -71,7 +92,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
         : mergeClassStatus(live.status, status.status, now)
       if (canonical(merged) === canonical(live.status ?? {})) {
-        written.set(path, signature)
+        remember(path, signature)
         return
       }
       const patched = yield* api.request("PATCH", `${path}/status`, {
@@ -83,7 +104,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
       )
       if (patched) {
-        written.set(path, signature)
+        remember(path, signature)
         yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
         return
       }
@@ -118,7 +139,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         done = { path, inputs, status, signature: canonical(status.status) }
         computed.set(path, done)
       }
-      if (written.get(path) !== done.signature) stale.push(done)
+      if (written.get(path)?.signature !== done.signature) stale.push(done)
     }
     for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
     return stale
@@ -166,9 +187,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       Stream.map(dataPlane.changes, () => undefined),
       Stream.map(leader.changes, () => undefined),
       deployer.changes,
-      Stream.fromSchedule(Schedule.spaced(RESYNC)).pipe(Stream.map(() => {
-        written.clear()
-      }))
+      Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(Stream.map(forgetChecked))
     ],
     { concurrency: "unbounded" }
   )

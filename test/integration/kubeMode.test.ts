@@ -1,6 +1,6 @@
 // agentplane in Kubernetes mode against a real API server: statuses, xDS
 // deltas from API writes, surviving an API server restart, CRD validation,
-// Events, foreign conditions kept.
+// Events, foreign conditions kept, our own conditions restored.
 import { Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AdminServer } from "../../src/admin/server.ts"
@@ -113,6 +113,17 @@ describe("Kubernetes mode", () => {
     }, "the status with two targets")
     expect(condition(after, "example.com/Audited")).toEqual(foreign)
   })
+
+  it("puts its conditions back when someone else changes them, within the re-check period", async () => {
+    const live = await gateway()
+    const accepted = condition(live, "Accepted")
+    await kube.must("PATCH", `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`, {
+      status: { ...live.status, conditions: live.status.conditions.map((c: { type: string }) => c.type === "Accepted" ? { ...c, message: "tampered" } : c) }
+    }, "application/merge-patch+json")
+    expect(condition(await gateway(), "Accepted")?.message).toBe("tampered")
+    // Nothing else changes: only reading the object back (every 30 s) can notice.
+    await eventually(async () => condition(await gateway(), "Accepted")?.message === accepted?.message ? true : undefined, "the restored condition", 45_000)
+  }, 60_000)
 
   it("turns Programmed True once a proxy acknowledges, and streams API changes as deltas", async () => {
     const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken })
