@@ -20,9 +20,7 @@ export const GatewayClass = Schema.Struct({
   spec: Schema.Struct({
     controllerName: Schema.String,
     parametersRef: Schema.optionalKey(ParametersReference)
-  }),
-  /** As the cluster has it (not read by the translator): the status writer compares against it. */
-  status: Schema.optionalKey(Schema.Unknown)
+  })
 })
 export type GatewayClass = typeof GatewayClass.Type
 
@@ -70,8 +68,6 @@ export const Gateway = Schema.Struct({
         name: Schema.String
       }))
     }))
-  }),
-  /** As the cluster has it (not read by the translator): the status writer compares against it. */
-  status: Schema.optionalKey(Schema.Unknown)
+  })
 })
 export type Gateway = typeof Gateway.Type

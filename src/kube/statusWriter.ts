@@ -24,8 +24,13 @@ const GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
 const MAX_ATTEMPTS = 5
 /** Changes within this window are written together. */
 const COALESCE = "100 millis"
-/** Failed writes are tried again at least this often, even when nothing else changes. */
-const RETRY = "30 seconds"
+/**
+ * Every object is read back within this period, in case a write failed or someone else changed our
+ * conditions: a slice each second rather than all at once, so the API server sees a steady trickle
+ * of reads instead of a burst of one per Gateway.
+ */
+const RECHECK_PERIOD_MS = 30_000
+const RECHECK_TICK = "1 second"
 
 const pathOf = (status: ObjectStatus): string | undefined =>
   status.kind === "GatewayClass"
@@ -41,20 +46,6 @@ interface Computed {
   readonly inputs: ReadonlyArray<unknown>
   readonly status: ObjectStatus
   readonly signature: string
-  /** The live status the watch showed. */
-  readonly live: unknown
-  /** Whether the live status already holds ours: nothing to write. */
-  readonly inStep: boolean
-}
-
-/** Whether merging ours into `live` would change nothing (the time only matters for conditions that change). */
-const inStep = (entry: ObjectStatus, ours: ObjectStatus, live: unknown): boolean => {
-  if (live === undefined) return false
-  const now = kubeTime(Date.now())
-  const merged = entry.kind === "Gateway"
-    ? mergeGatewayStatus(live as LiveStatus, ours.status as GatewayStatus, now)
-    : mergeClassStatus(live as LiveStatus, ours.status, now)
-  return canonical(merged) === canonical(live)
 }
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
@@ -68,16 +59,29 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   const leader = yield* LeaderElection
   const events = yield* EventRecorder
   const deployer = yield* Deployer
+  /** What we last wrote (or found already in place), by object path; the least recently checked first. */
+  const written = new Map<string, { readonly signature: string; readonly checkedAt: number }>()
+  const remember = (path: string, signature: string) => {
+    written.delete(path)
+    written.set(path, { signature, checkedAt: Date.now() })
+  }
   /**
-   * What we last wrote, by object path, with the live status the watch showed then: until the watch
-   * delivers our write, the live status it shows is older, and the write must not be repeated.
+   * Forgets the objects checked a period ago, so that the next pass reads them back; at most a
+   * period's share of them per tick, which also spreads objects first checked together.
    */
-  const written = new Map<string, { readonly signature: string; readonly liveBefore: unknown }>()
+  const forgetChecked = () => {
+    const now = Date.now()
+    let slice = Math.ceil((written.size * 1000) / RECHECK_PERIOD_MS)
+    for (const [path, { checkedAt }] of written) {
+      if (slice-- <= 0 || now - checkedAt < RECHECK_PERIOD_MS) break
+      written.delete(path)
+    }
+  }
 
   /** Each object's last computed status with what it was computed from (by identity). */
   const computed = new Map<string, Computed>()
 
-  const writeOne = Effect.fnUntraced(function*({ live: liveBefore, path, signature, status }: Computed) {
+  const writeOne = Effect.fnUntraced(function*({ path, signature, status }: Computed) {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
@@ -88,7 +92,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
         : mergeClassStatus(live.status, status.status, now)
       if (canonical(merged) === canonical(live.status ?? {})) {
-        written.set(path, { signature, liveBefore })
+        remember(path, signature)
         return
       }
       const patched = yield* api.request("PATCH", `${path}/status`, {
@@ -100,7 +104,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
       )
       if (patched) {
-        written.set(path, { signature, liveBefore })
+        remember(path, signature)
         yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
         return
       }
@@ -112,9 +116,8 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
     ))
 
   /**
-   * The statuses that differ from the live ones the watch shows. Only objects whose inputs changed
-   * (ours, or the live status: someone else's write, or the echo of ours) are computed again: a
-   * change to one Gateway costs one Gateway, however many there are.
+   * The statuses that differ from what was last written. Only objects whose inputs changed are
+   * computed again: a change to one Gateway costs one Gateway, however many there are.
    */
   const outdated = (published: Published, proxies: ReadonlyArray<ConnectedProxy>, managed: ReadonlyMap<string, ManagedGateway>) => {
     const byGateway = proxiesByGateway(proxies)
@@ -129,22 +132,16 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       const own = key === undefined ? [] : byGateway.get(key) ?? []
       const state = key === undefined ? undefined : managed.get(key)
       const service = key === undefined ? undefined : published.world.services.get(key)
-      const live = key === undefined ? published.world.gatewayClasses.get(entry.name)?.status : published.world.gateways.get(key)?.status
-      const inputs = [entry, view, state, service, live, ...own]
+      const inputs = [entry, view, state, service, ...own]
       let done = computed.get(path)
       if (done === undefined || !sameElements(done.inputs, inputs)) {
         const status = gatewayWithManagedProxy(gatewayWithDataPlane(entry, view, own), state, service)
-        done = { path, inputs, status, signature: canonical(status.status), live, inStep: inStep(entry, status, live) }
+        done = { path, inputs, status, signature: canonical(status.status) }
         computed.set(path, done)
       }
-      if (done.inStep) continue
-      const last = written.get(path)
-      // Written, and the watch has not shown anything newer yet: wait for it.
-      if (last !== undefined && last.signature === done.signature && last.liveBefore === live) continue
-      stale.push(done)
+      if (written.get(path)?.signature !== done.signature) stale.push(done)
     }
     for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
-    for (const path of written.keys()) if (!seen.has(path)) written.delete(path)
     return stale
   }
 
@@ -190,7 +187,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       Stream.map(dataPlane.changes, () => undefined),
       Stream.map(leader.changes, () => undefined),
       deployer.changes,
-      Stream.fromSchedule(Schedule.spaced(RETRY)).pipe(Stream.map(() => undefined))
+      Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(Stream.map(forgetChecked))
     ],
     { concurrency: "unbounded" }
   )

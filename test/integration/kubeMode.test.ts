@@ -114,17 +114,16 @@ describe("Kubernetes mode", () => {
     expect(condition(after, "example.com/Audited")).toEqual(foreign)
   })
 
-  it("puts its conditions back as soon as someone else changes them", async () => {
+  it("puts its conditions back when someone else changes them, within the re-check period", async () => {
     const live = await gateway()
     const accepted = condition(live, "Accepted")
     await kube.must("PATCH", `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`, {
       status: { ...live.status, conditions: live.status.conditions.map((c: { type: string }) => c.type === "Accepted" ? { ...c, message: "tampered" } : c) }
     }, "application/merge-patch+json")
-    // Nothing else changes: the watch shows the Gateway's new status, and that is enough.
-    const started = Date.now()
-    await eventually(async () => condition(await gateway(), "Accepted")?.message === accepted?.message ? true : undefined, "the restored condition")
-    expect(Date.now() - started).toBeLessThan(10_000)
-  })
+    expect(condition(await gateway(), "Accepted")?.message).toBe("tampered")
+    // Nothing else changes: only reading the object back (every 30 s) can notice.
+    await eventually(async () => condition(await gateway(), "Accepted")?.message === accepted?.message ? true : undefined, "the restored condition", 45_000)
+  }, 60_000)
 
   it("turns Programmed True once a proxy acknowledges, and streams API changes as deltas", async () => {
     const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken })
