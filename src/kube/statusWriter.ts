@@ -31,6 +31,12 @@ const COALESCE = "100 millis"
  */
 const RECHECK_PERIOD_MS = 30_000
 const RECHECK_TICK = "1 second"
+/**
+ * How long the connected proxies of a Gateway may take to acknowledge a new configuration before
+ * it is reported Pending again: a push in flight is not news, and writing Pending then Programmed
+ * for every change would double the writes, and the watch events, of every change.
+ */
+const ACK_GRACE_MS = 2_000
 
 const pathOf = (status: ObjectStatus): string | undefined =>
   status.kind === "GatewayClass"
@@ -47,6 +53,10 @@ interface Computed {
   readonly status: ObjectStatus
   readonly signature: string
 }
+
+/** Programmed is Pending only because connected proxies have not acknowledged the newest push yet. */
+const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): boolean =>
+  own.length > 0 && status.status.conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -77,6 +87,9 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       written.delete(path)
     }
   }
+
+  /** Gateways whose proxies have not acknowledged the newest configuration, since when. */
+  const pendingSince = new Map<string, number>()
 
   /** Each object's last computed status with what it was computed from (by identity). */
   const computed = new Map<string, Computed>()
@@ -121,6 +134,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
    */
   const outdated = (published: Published, proxies: ReadonlyArray<ConnectedProxy>, managed: ReadonlyMap<string, ManagedGateway>) => {
     const byGateway = proxiesByGateway(proxies)
+    const now = Date.now()
     const stale: Array<Computed> = []
     const seen = new Set<string>()
     for (const entry of published.statuses) {
@@ -139,8 +153,18 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         done = { path, inputs, status, signature: canonical(status.status) }
         computed.set(path, done)
       }
-      if (written.get(path)?.signature !== done.signature) stale.push(done)
+      const waiting = awaitingAck(done.status, own)
+      if (!waiting) pendingSince.delete(path)
+      if (written.get(path)?.signature === done.signature) continue
+      if (waiting) {
+        const since = pendingSince.get(path) ?? now
+        pendingSince.set(path, since)
+        // Checked again at the latest on the next re-check tick.
+        if (now - since < ACK_GRACE_MS) continue
+      }
+      stale.push(done)
     }
+    for (const path of pendingSince.keys()) if (!seen.has(path)) pendingSince.delete(path)
     for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
     return stale
   }

@@ -144,6 +144,27 @@ describe("Kubernetes mode", () => {
     expect(proxy.responses.at(-1)!.removedResources).toEqual(["backend/other/third:7000"])
   })
 
+  it("does not rewrite the Gateway's status for configuration pushes its proxy acknowledges", async () => {
+    await kube.must("POST", "/api/v1/namespaces/gwtest/services", service("churn", "gwtest", 9100))
+    const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken, record: false })
+    proxies.push(proxy)
+    await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/churn:9100"), "the new Service")
+    await eventually(async () => condition(await gateway(), "Programmed")?.status === "True" ? true : undefined, "Programmed=True")
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const before = (await gateway()).metadata.resourceVersion
+    // Changes faster than status writes are coalesced: each is Pending for the moment its push is in flight.
+    for (let port = 9101; port < 9140; port++) {
+      await kube.must("PATCH", "/api/v1/namespaces/gwtest/services/churn", { spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] } }, "application/merge-patch+json")
+      await new Promise((resolve) => setTimeout(resolve, 15))
+    }
+    await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/churn:9139"), "the last change")
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const after = await gateway()
+    expect(condition(after, "Programmed")?.status).toBe("True")
+    expect(after.metadata.resourceVersion).toBe(before)
+    await kube.must("DELETE", "/api/v1/namespaces/gwtest/services/churn")
+  })
+
   it("reconnects after the API server restarts and loses nothing", async () => {
     const proxy = proxies[0]!
     await cluster.restartApiServer()
