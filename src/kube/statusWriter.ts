@@ -79,13 +79,16 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
    * Forgets the objects checked a period ago, so that the next pass reads them back; at most a
    * period's share of them per tick, which also spreads objects first checked together.
    */
-  const forgetChecked = () => {
+  const forgetChecked = (): number => {
     const now = Date.now()
     let slice = Math.ceil((written.size * 1000) / RECHECK_PERIOD_MS)
+    let forgotten = 0
     for (const [path, { checkedAt }] of written) {
       if (slice-- <= 0 || now - checkedAt < RECHECK_PERIOD_MS) break
       written.delete(path)
+      forgotten++
     }
+    return forgotten
   }
 
   /** Gateways whose proxies have not acknowledged the newest configuration, since when. */
@@ -211,7 +214,11 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       Stream.map(dataPlane.changes, () => undefined),
       Stream.map(leader.changes, () => undefined),
       deployer.changes,
-      Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(Stream.map(forgetChecked))
+      // A tick is a pass only when it has something to do: objects to read back, or a grace to end.
+      Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(
+        Stream.filter(() => forgetChecked() > 0 || pendingSince.size > 0),
+        Stream.map(() => undefined)
+      )
     ],
     { concurrency: "unbounded" }
   )
