@@ -1,14 +1,10 @@
 // agentplane in Kubernetes mode against a real API server: statuses, xDS
 // deltas from API writes, surviving an API server restart, CRD validation,
 // Events, foreign conditions kept, our own conditions restored.
-import { Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AdminServer } from "../../src/admin/server.ts"
-import { kubeServeLayer } from "../../src/kube/serveLayer.ts"
-import { defaultTranslateOptions } from "../../src/translate/options.ts"
-import { XdsServer } from "../../src/xds/server.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
 import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -16,7 +12,7 @@ const PARAMETERS = "/apis/gateway.kgateway.dev/v1alpha1"
 
 let cluster: Cluster
 let kube: Kube
-let runtime: ManagedRuntime.ManagedRuntime<XdsServer | AdminServer, unknown>
+let agentplane: KubeAgentplane | undefined
 let xdsAddress: string
 /** A token of the ServiceAccount default/mcp-gateway: the only identity that may read that Gateway. */
 let proxyToken: string
@@ -36,26 +32,12 @@ beforeAll(async () => {
   kube = kubeClient(cluster)
   await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   for (const name of ["gwtest", "other"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
-  runtime = ManagedRuntime.make(kubeServeLayer({
-    ...defaultTranslateOptions,
-    kubeconfig: cluster.kubeconfigPath,
-    xdsAddress: "127.0.0.1:0",
-    adminAddress: "127.0.0.1:0",
-    managedXds: { address: "agentplane.agentplane-system.svc:9978", tls: false },
-    leaderElection: { namespace: "default", name: "agentplane", identity: "test-instance", leaseDurationSeconds: 4 }
-  }))
-  const port = await runtime.runPromise(Effect.gen(function*() {
-    return (yield* XdsServer).port
-  }))
-  xdsAddress = `127.0.0.1:${port}`
+  agentplane = await startKubeAgentplane(cluster, { identity: "test-instance" })
+  xdsAddress = agentplane.xdsAddress
   proxyToken = await serviceAccountToken(kube, "default", "mcp-gateway")
 }, 45 * 60_000)
 
-afterAll(async () => {
-  for (const proxy of proxies) proxy.close()
-  await runtime?.dispose()
-  await cluster?.stop()
-}, 60_000)
+afterAll(() => tearDown(proxies, agentplane, cluster), 60_000)
 
 describe("Kubernetes mode", () => {
   it("writes statuses for the EP's objects: Accepted, and Pending until a proxy acknowledges", async () => {

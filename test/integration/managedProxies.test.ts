@@ -4,16 +4,13 @@
 // and loses them when it becomes self-managed or is deleted. The harness has
 // no controller-manager: Deployment availability is simulated through the
 // status subresource, and nothing is garbage-collected but by agentplane.
-import { Effect, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { decodeObject } from "../../src/api/objects.ts"
 import type { Gateway } from "../../src/api/gatewayApi.ts"
 import { renderManagedProxy } from "../../src/kube/managedObjects.ts"
-import { kubeServeLayer } from "../../src/kube/serveLayer.ts"
-import { defaultTranslateOptions } from "../../src/translate/options.ts"
-import { XdsServer } from "../../src/xds/server.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
 import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -23,7 +20,7 @@ const XDS_SERVICE = "agentplane.agentplane-system.svc:9978"
 
 let cluster: Cluster
 let kube: Kube
-let runtime: ManagedRuntime.ManagedRuntime<XdsServer, unknown>
+let agentplane: KubeAgentplane | undefined
 let xdsAddress: string
 const proxies: Array<TestProxy> = []
 
@@ -92,18 +89,8 @@ beforeAll(async () => {
   kube = kubeClient(cluster)
   await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   for (const name of [NS, "infra"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
-  runtime = ManagedRuntime.make(kubeServeLayer({
-    ...defaultTranslateOptions,
-    kubeconfig: cluster.kubeconfigPath,
-    xdsAddress: "127.0.0.1:0",
-    adminAddress: "127.0.0.1:0",
-    managedXds: { address: XDS_SERVICE, tls: false },
-    leaderElection: { namespace: "default", name: "agentplane", identity: "test-instance", leaseDurationSeconds: 4 }
-  }))
-  const port = await runtime.runPromise(Effect.gen(function*() {
-    return (yield* XdsServer).port
-  }))
-  xdsAddress = `127.0.0.1:${port}`
+  agentplane = await startKubeAgentplane(cluster, { identity: "test-instance", managedXdsAddress: XDS_SERVICE })
+  xdsAddress = agentplane.xdsAddress
 
   // The class names the image; each Gateway's own parameters add to it.
   await params("class", "infra", { kube: { agentgateway: { image: { repository: "registry.example/agentgateway", tag: "v1.4.0" }, replicas: 1 } } })
@@ -131,11 +118,7 @@ beforeAll(async () => {
   })
 }, 45 * 60_000)
 
-afterAll(async () => {
-  for (const proxy of proxies) proxy.close()
-  await runtime?.dispose()
-  await cluster?.stop()
-}, 60_000)
+afterAll(() => tearDown(proxies, agentplane, cluster), 60_000)
 
 describe("managed proxies", () => {
   it("deploys a ServiceAccount, ConfigMap, session Secret, Deployment and Service with the contract's fields", async () => {

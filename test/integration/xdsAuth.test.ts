@@ -6,23 +6,22 @@ import * as grpc from "@grpc/grpc-js"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Logger, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AdminServer } from "../../src/admin/server.ts"
-import { kubeServeLayer } from "../../src/kube/serveLayer.ts"
 import { serveLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import { writePki, type Pki } from "../harness/kube/certs.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
 import { eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
 
 let cluster: Cluster
 let kube: Kube
-let runtime: ManagedRuntime.ManagedRuntime<XdsServer | AdminServer, unknown>
+let agentplane: KubeAgentplane | undefined
 let xdsAddress: string
 let adminUrl: string
 const logs: Array<string> = []
@@ -67,19 +66,9 @@ beforeAll(async () => {
   const capture = Logger.make((options) => {
     logs.push(String(options.message))
   })
-  runtime = ManagedRuntime.make(kubeServeLayer({
-    ...defaultTranslateOptions,
-    kubeconfig: cluster.kubeconfigPath,
-    xdsAddress: "127.0.0.1:0",
-    adminAddress: "127.0.0.1:0",
-    managedXds: { address: "agentplane.agentplane-system.svc:9978", tls: false },
-    leaderElection: { namespace: "default", name: "agentplane", identity: "auth-test", leaseDurationSeconds: 4 }
-  }).pipe(Layer.provide(Logger.layer([capture], { mergeWithExisting: true }))))
-  const ports = await runtime.runPromise(Effect.gen(function*() {
-    return { xds: (yield* XdsServer).port, admin: (yield* AdminServer).port }
-  }))
-  xdsAddress = `127.0.0.1:${ports.xds}`
-  adminUrl = `http://127.0.0.1:${ports.admin}`
+  agentplane = await startKubeAgentplane(cluster, { identity: "auth-test", logger: capture })
+  xdsAddress = agentplane.xdsAddress
+  adminUrl = agentplane.adminUrl
   // Every Gateway programmed before proxies connect.
   await eventually(async () => {
     const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
@@ -87,11 +76,7 @@ beforeAll(async () => {
   }, "three programmed gateways")
 }, 45 * 60_000)
 
-afterAll(async () => {
-  for (const proxy of proxies) proxy.close()
-  await runtime?.dispose()
-  await cluster?.stop()
-}, 60_000)
+afterAll(() => tearDown(proxies, agentplane, cluster), 60_000)
 
 describe("xDS authentication in Kubernetes mode", () => {
   it("serves gateway A to a proxy with A's token, and refuses it gateway B and same-named A elsewhere", async () => {
