@@ -41,12 +41,13 @@ export type ObjectStatus =
     readonly status: ConditionsStatus
   }
 
-const order = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? status.namespace ?? "" : ""}/${status.name}`
+/** Identifies an object's status entry; statuses are sorted by it. */
+export const statusKey = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? status.namespace ?? "" : ""}/${status.name}`
 
 /** Each sort key is built once, not at every comparison (this runs on every translation). */
 export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> =>
   statuses
-    .map((status) => ({ key: order(status), status }))
+    .map((status) => ({ key: statusKey(status), status }))
     .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
     .map(({ status }) => status)
 

@@ -13,7 +13,7 @@ import type { TranslateOptions } from "./options.ts"
 import { a2aListener } from "./a2a.ts"
 import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
 import { bindResource, httpListenerResource, type McpBehaviour, type NamedResource } from "./resources.ts"
-import { sortStatuses, type GatewayStatus, type ListenerStatus, type ObjectStatus } from "./status.ts"
+import { sortStatuses, statusKey, type GatewayStatus, type ListenerStatus, type ObjectStatus } from "./status.ts"
 import type { World } from "./world.ts"
 
 export interface Translation {
@@ -206,6 +206,23 @@ const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
  */
 export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
+  // The status entries of the last pass: an object whose status did not change keeps its very
+  // entry, so consumers (the store, the status writer) can skip it by identity.
+  let entries = new Map<string, ObjectStatus>()
+  const keepEntries = (next: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> => {
+    const kept = new Map<string, ObjectStatus>()
+    const result = next.map((entry) => {
+      const key = statusKey(entry)
+      const previous = entries.get(key)
+      const same = previous !== undefined &&
+        (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
+      const chosen = same ? previous : entry
+      kept.set(key, chosen)
+      return chosen
+    })
+    entries = kept
+    return result
+  }
 
   const translateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => {
     const namespace = namespaceOf(gateway.metadata)
@@ -218,12 +235,19 @@ export const makeTranslator = () => {
     // Arrays of admitted Services are shared while their namespaces are unchanged; equal contents
     // in a new array (an All listener after an unrelated change) are compared element by element.
     if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.result
-    const result = translateGateway(gateway, admitted, behaviour, options)
+    const fresh = translateGateway(gateway, admitted, behaviour, options)
+    // An unchanged status stays the same object, so it is recognised by identity downstream.
+    const result = cached !== undefined && JSON.stringify(cached.result.status) === JSON.stringify(fresh.status)
+      ? { ...fresh, status: cached.result.status }
+      : fresh
     memo.set(key, { inputs, result })
     return result
   }
 
-  return (world: World, options: TranslateOptions): Translation => translateWith(world, options, translateValid, memo)
+  return (world: World, options: TranslateOptions): Translation => {
+    const translation = translateWith(world, options, translateValid, memo)
+    return { ...translation, statuses: keepEntries(translation.statuses) }
+  }
 }
 
 /** World → Translation, with nothing remembered between calls. */

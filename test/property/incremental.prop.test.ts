@@ -1,11 +1,13 @@
 // The remembering translator (used by `serve`) gives exactly what a fresh
 // translation gives, through any sequence of changes — and hands back the
-// very same objects for Gateways none of whose inputs changed.
+// very same objects for Gateways none of whose inputs changed, and for
+// statuses that did not change.
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { Resource } from "../../src/gen/agentgateway/resource.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
+import { statusKey } from "../../src/translate/status.ts"
 import { makeTranslator, translate, type Translation } from "../../src/translate/translate.ts"
 import { objectId, worldFromObjects } from "../../src/translate/world.ts"
 import { withChanges } from "../../src/translate/worldChanges.ts"
@@ -91,6 +93,15 @@ describe("makeTranslator", () => {
               const untouched = from === "Same" && key.split("/")[0] !== object.metadata.namespace && previous.gateways.has(key)
               if (untouched) expect(resources).toBe(previous.gateways.get(key))
             }
+          }
+          // A status entry whose content did not change is the very same object (the status writer
+          // and the store skip those by identity); a changed one is new.
+          const earlier = new Map(previous.statuses.map((entry) => [statusKey(entry), entry]))
+          for (const entry of incremental.statuses) {
+            const old = earlier.get(statusKey(entry))
+            if (old === undefined) continue
+            if (JSON.stringify(old) === JSON.stringify(entry)) expect(entry).toBe(old)
+            else expect(entry).not.toBe(old)
           }
           previous = incremental
         }
