@@ -198,25 +198,70 @@ const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
   a.length === b.length &&
   a.every((x, i) => x === b[i] || (Array.isArray(x) && Array.isArray(b[i]) && sameElements(x, b[i] as ReadonlyArray<unknown>)))
 
+type TranslateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => GatewayResult
+
+/** Which Gateways a change to one namespace's Services can touch. */
+interface Reach {
+  /** Gateways whose listeners all admit only their own namespace, by that namespace. */
+  readonly sameNamespace: ReadonlyMap<string, ReadonlyArray<string>>
+  /** Gateways with a listener that admits other namespaces (All or Selector). */
+  readonly crossNamespace: ReadonlyArray<string>
+}
+
+const reachOf = (world: World): Reach => {
+  const sameNamespace = new Map<string, Array<string>>()
+  const crossNamespace: Array<string> = []
+  for (const [key, gateway] of world.gateways) {
+    const onlyOwn = gateway.spec.listeners.every((listener) => (listener.allowedRoutes?.namespaces?.from ?? "Same") === "Same")
+    if (!onlyOwn) crossNamespace.push(key)
+    else {
+      const namespace = namespaceOf(gateway.metadata)
+      const list = sameNamespace.get(namespace)
+      if (list === undefined) sameNamespace.set(namespace, [key])
+      else list.push(key)
+    }
+  }
+  return { sameNamespace, crossNamespace }
+}
+
+/** True when two Worlds hold the very same objects of every kind but Services. */
+const onlyServicesDiffer = (a: World, b: World) =>
+  (Object.keys(a) as Array<keyof World>).every((field) => field === "services" || a[field] === b[field])
+
+/** Namespaces whose Services differ (partitions are shared while a namespace is untouched). */
+const changedNamespaces = (before: World, after: World): ReadonlyArray<string> => {
+  const changed: Array<string> = []
+  for (const [namespace, partition] of after.services.partitions) {
+    if (before.services.partitions.get(namespace) !== partition) changed.push(namespace)
+  }
+  for (const namespace of before.services.partitions.keys()) {
+    if (!after.services.partitions.has(namespace)) changed.push(namespace)
+  }
+  return changed
+}
+
 /**
  * A translator that remembers each Gateway's last result with everything it was computed from
  * (the Gateway, its parameters, the options and the Services each listener admits, by identity).
  * A Gateway none of whose inputs changed gets its previous result back, the very same objects,
- * so later stages can skip it too. Results equal those of `translate`.
+ * so later stages can skip it too. When only Services changed, only the Gateways that can admit
+ * them are looked at, so a change costs what it touches however many Gateways there are.
+ * Results equal those of `translate`.
  */
 export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
   // The status entries of the last pass: an object whose status did not change keeps its very
   // entry, so consumers (the store, the status writer) can skip it by identity.
   let entries = new Map<string, ObjectStatus>()
+  const sameStatus = (previous: ObjectStatus | undefined, entry: ObjectStatus): previous is ObjectStatus =>
+    previous !== undefined &&
+    (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
   const keepEntries = (next: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> => {
     const kept = new Map<string, ObjectStatus>()
     const result = next.map((entry) => {
       const key = statusKey(entry)
       const previous = entries.get(key)
-      const same = previous !== undefined &&
-        (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
-      const chosen = same ? previous : entry
+      const chosen = sameStatus(previous, entry) ? previous : entry
       kept.set(key, chosen)
       return chosen
     })
@@ -224,7 +269,7 @@ export const makeTranslator = () => {
     return result
   }
 
-  const translateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => {
+  const translateValid: TranslateValid = (world, key, gateway, behaviour, options) => {
     const namespace = namespaceOf(gateway.metadata)
     const admitted = gateway.spec.listeners.map((listener) => {
       const kind = listenerKindOf(listener)
@@ -244,65 +289,140 @@ export const makeTranslator = () => {
     return result
   }
 
+  /** The last pass: its input, its output and where each status entry sits. */
+  let last: {
+    readonly world: World
+    readonly options: TranslateOptions
+    readonly translation: Translation
+    readonly reach: Reach
+    readonly statusIndex: ReadonlyMap<string, number>
+  } | undefined
+
+  const fullPass = (world: World, options: TranslateOptions): Translation => {
+    const translated = translateWith(world, options, translateValid, memo)
+    const translation = { ...translated, statuses: keepEntries(translated.statuses) }
+    last = {
+      world,
+      options,
+      translation,
+      reach: reachOf(world),
+      statusIndex: new Map(translation.statuses.map((entry, index) => [statusKey(entry), index]))
+    }
+    return translation
+  }
+
   return (world: World, options: TranslateOptions): Translation => {
-    const translation = translateWith(world, options, translateValid, memo)
-    return { ...translation, statuses: keepEntries(translation.statuses) }
+    if (last === undefined || last.options !== options || !onlyServicesDiffer(last.world, world)) return fullPass(world, options)
+    const previous = last
+    const touched = new Set(previous.reach.crossNamespace)
+    for (const namespace of changedNamespaces(previous.world, world)) {
+      for (const key of previous.reach.sameNamespace.get(namespace) ?? []) touched.add(key)
+    }
+    const owners = ownClassesOf(world, options)
+    let gateways: Map<string, ReadonlyArray<NamedResource>> | undefined
+    let statuses: Array<ObjectStatus> | undefined
+    for (const key of touched) {
+      const gateway = world.gateways.get(key)!
+      const result = gatewayResult(world, key, gateway, owners, options, translateValid)
+      if (result === undefined) continue
+      const before = previous.translation.gateways.get(key)
+      // Whether a Gateway has resources at all does not depend on Services; if it did, start over.
+      if ((before === undefined) !== (result.resources === undefined)) return fullPass(world, options)
+      if (result.resources !== undefined && result.resources !== before) {
+        gateways ??= new Map(previous.translation.gateways)
+        gateways.set(key, result.resources)
+      }
+      const entry = gatewayEntry(gateway, result.status)
+      const index = previous.statusIndex.get(statusKey(entry))
+      if (index === undefined) return fullPass(world, options)
+      const old = previous.translation.statuses[index]!
+      if (sameStatus(old, entry)) continue
+      statuses ??= [...previous.translation.statuses]
+      statuses[index] = entry
+      entries.set(statusKey(entry), entry)
+    }
+    const translation = gateways === undefined && statuses === undefined
+      ? previous.translation
+      : { gateways: gateways ?? previous.translation.gateways, statuses: statuses ?? previous.translation.statuses }
+    last = { ...previous, world, translation }
+    return translation
   }
 }
 
 /** World → Translation, with nothing remembered between calls. */
 export const translate = (world: World, options: TranslateOptions): Translation => makeTranslator()(world, options)
 
+type OwnClasses = ReadonlyMap<string, { readonly gatewayClass: GatewayClass; readonly resolution: ParametersResolution }>
+
+/** The GatewayClasses this controller owns, with their parameters resolved. */
+const ownClassesOf = (world: World, options: TranslateOptions): OwnClasses => {
+  const owners = new Map<string, { readonly gatewayClass: GatewayClass; readonly resolution: ParametersResolution }>()
+  for (const gatewayClass of world.gatewayClasses.values()) {
+    if (gatewayClass.spec.controllerName !== options.controllerName) continue
+    owners.set(gatewayClass.metadata.name, { gatewayClass, resolution: classParameters(world, gatewayClass) })
+  }
+  return owners
+}
+
+const classEntry = (gatewayClass: GatewayClass, resolution: ParametersResolution): ObjectStatus => {
+  const generation = gatewayClass.metadata.generation
+  return {
+    kind: "GatewayClass",
+    name: gatewayClass.metadata.name,
+    status: {
+      conditions: [
+        resolution._tag === "Resolved"
+          ? condition("Accepted", true, "Accepted", "the GatewayClass is accepted", generation)
+          : condition("Accepted", false, "InvalidParameters", resolution.message, generation)
+      ]
+    }
+  }
+}
+
+const gatewayEntry = (gateway: Gateway, status: GatewayStatus): ObjectStatus =>
+  ({ kind: "Gateway", namespace: namespaceOf(gateway.metadata), name: gateway.metadata.name, status })
+
+/** One Gateway's result, or undefined when its class is not ours. */
+const gatewayResult = (
+  world: World,
+  key: string,
+  gateway: Gateway,
+  owners: OwnClasses,
+  options: TranslateOptions,
+  translateValid: TranslateValid
+): GatewayResult | undefined => {
+  const owner = owners.get(gateway.spec.gatewayClassName)
+  if (owner === undefined) return undefined
+  if (owner.resolution._tag === "Invalid") {
+    return rejectedGateway(
+      gateway,
+      "InvalidParameters",
+      `GatewayClass ${owner.gatewayClass.metadata.name} is not accepted: ${owner.resolution.message}`
+    )
+  }
+  const own = gatewayParameters(world, gateway, owner.resolution.layers)
+  return own._tag === "Invalid"
+    ? rejectedGateway(gateway, "InvalidParameters", own.message)
+    : translateValid(world, key, gateway, mcpBehaviour(own.layers), options)
+}
+
 const translateWith = (
   world: World,
   options: TranslateOptions,
-  translateValid: (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => GatewayResult,
+  translateValid: TranslateValid,
   memo: Map<string, unknown>
 ): Translation => {
   const statuses: Array<ObjectStatus> = []
   const gateways = new Map<string, ReadonlyArray<NamedResource>>()
-
-  const ownClasses = new Map<string, { readonly gatewayClass: GatewayClass; readonly resolution: ParametersResolution }>()
-  for (const gatewayClass of world.gatewayClasses.values()) {
-    if (gatewayClass.spec.controllerName !== options.controllerName) continue
-    const resolution = classParameters(world, gatewayClass)
-    ownClasses.set(gatewayClass.metadata.name, { gatewayClass, resolution })
-    const generation = gatewayClass.metadata.generation
-    statuses.push({
-      kind: "GatewayClass",
-      name: gatewayClass.metadata.name,
-      status: {
-        conditions: [
-          resolution._tag === "Resolved"
-            ? condition("Accepted", true, "Accepted", "the GatewayClass is accepted", generation)
-            : condition("Accepted", false, "InvalidParameters", resolution.message, generation)
-        ]
-      }
-    })
-  }
-
-  const gatewayKeys = [...world.gateways.keys()].sort()
-  for (const key of gatewayKeys) {
+  const owners = ownClassesOf(world, options)
+  for (const { gatewayClass, resolution } of owners.values()) statuses.push(classEntry(gatewayClass, resolution))
+  for (const key of [...world.gateways.keys()].sort()) {
     const gateway = world.gateways.get(key)!
-    const owner = ownClasses.get(gateway.spec.gatewayClassName)
-    if (owner === undefined) continue
-    let result: GatewayResult
-    if (owner.resolution._tag === "Invalid") {
-      result = rejectedGateway(
-        gateway,
-        "InvalidParameters",
-        `GatewayClass ${owner.gatewayClass.metadata.name} is not accepted: ${owner.resolution.message}`
-      )
-    } else {
-      const own = gatewayParameters(world, gateway, owner.resolution.layers)
-      result = own._tag === "Invalid"
-        ? rejectedGateway(gateway, "InvalidParameters", own.message)
-        : translateValid(world, key, gateway, mcpBehaviour(own.layers), options)
-    }
+    const result = gatewayResult(world, key, gateway, owners, options, translateValid)
+    if (result === undefined) continue
     if (result.resources !== undefined) gateways.set(key, result.resources)
-    statuses.push({ kind: "Gateway", namespace: namespaceOf(gateway.metadata), name: gateway.metadata.name, status: result.status })
+    statuses.push(gatewayEntry(gateway, result.status))
   }
-
   // Forget Gateways that are gone (or no longer ours).
   for (const key of memo.keys()) if (!gateways.has(key)) memo.delete(key)
   return { gateways, statuses: sortStatuses(statuses) }
