@@ -1,7 +1,7 @@
 // Translation cost: a full translation (and its encoding into versioned
-// resources) of a fresh World, and the pass after one Service changes (World
+// resources) of a fresh World, then Services changed one at a time (World
 // update, translation and encoding, as `serve` does it), with the count of
-// resource versions that changed.
+// resource versions each change altered.
 import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { makeTranslator } from "../../src/translate/translate.ts"
@@ -13,10 +13,17 @@ import { objects, service, type WorldSize } from "./world.ts"
 export interface TranslationFigures {
   readonly fullMs: number
   readonly heapMB: number
-  readonly incrementalMs: number
+  /** The first change after the full translation (code paths not yet warm). */
+  readonly firstChangeMs: number
+  /** Median of the changes after it, each to another Service. */
+  readonly changeMs: number
+  /** Most resource versions and gateways any one change altered. */
   readonly changedVersions: number
   readonly changedGateways: number
 }
+
+/** Changes timed after the first one. */
+const LATER_CHANGES = 100
 
 const decoded = (raw: unknown): InputObject => {
   const outcome = decodeObject(raw)
@@ -24,7 +31,7 @@ const decoded = (raw: unknown): InputObject => {
   return outcome.object
 }
 
-const changedVersions = (before: Snapshot, after: Snapshot) => {
+const versionsChanged = (before: Snapshot, after: Snapshot) => {
   let versions = 0
   let gateways = 0
   for (const [name, view] of after.gateways) {
@@ -52,14 +59,26 @@ export const measureTranslation = (size: WorldSize): TranslationFigures => {
   globalThis.gc?.()
   const heapMB = (process.memoryUsage().heapUsed - heapBefore) / 1e6
 
-  // One Service changes (its port), and the World is updated as the sources do it.
-  const index = Math.floor(size.services / 2)
-  const edited = decoded(service(index, size, 1))
-  const before = inputs.find((o) => o.kind === "Service" && o.metadata.name === `svc-${index}`)
-  const again = performance.now()
-  const second = translator(withChanges(world, [{ before, after: edited }]), defaultTranslateOptions)
-  const next = buildSnapshot(second, snapshot)
-  const incrementalMs = performance.now() - again
-  const diff = changedVersions(snapshot, next)
-  return { fullMs, heapMB, incrementalMs, changedVersions: diff.versions, changedGateways: diff.gateways }
+  // Services change one at a time (a new port), and the World is updated as the sources do it.
+  const current = new Map<number, InputObject>()
+  for (const object of inputs) if (object.kind === "Service") current.set(Number(object.metadata.name.slice("svc-".length)), object)
+  let latest = { world, snapshot }
+  let changedVersions = 0
+  let changedGateways = 0
+  const times: Array<number> = []
+  for (let change = 0; change <= LATER_CHANGES; change++) {
+    const index = (Math.floor(size.services / 2) + change * 7919) % size.services
+    const edited = decoded(service(index, size, change + 1))
+    const started = performance.now()
+    const nextWorld = withChanges(latest.world, [{ before: current.get(index), after: edited }])
+    const nextSnapshot = buildSnapshot(translator(nextWorld, defaultTranslateOptions), latest.snapshot)
+    times.push(performance.now() - started)
+    const diff = versionsChanged(latest.snapshot, nextSnapshot)
+    changedVersions = Math.max(changedVersions, diff.versions)
+    changedGateways = Math.max(changedGateways, diff.gateways)
+    current.set(index, edited)
+    latest = { world: nextWorld, snapshot: nextSnapshot }
+  }
+  const later = times.slice(1).sort((a, b) => a - b)
+  return { fullMs, heapMB, firstChangeMs: times[0]!, changeMs: later[Math.floor(later.length / 2)]!, changedVersions, changedGateways }
 }
