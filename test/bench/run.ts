@@ -1,9 +1,11 @@
 // `npm run bench`: every benchmark, repeated, printed as a table and written
 // to test/bench/results.json and test/bench/results.md.
-//   BENCH_QUICK=1   smaller and fewer runs (a smoke test of the benchmarks themselves)
-//   BENCH_ONLY=translation,propagation,kube,fanout,idle   a subset
+//   BENCH_QUICK=1   smaller and fewer runs (a smoke test of the benchmarks themselves);
+//                   printed only, the published results are left alone
+//   BENCH_ONLY=translation,propagation,kube,fanout,idle   a subset; the other families
+//                   keep their last figures from this machine (each table says its date)
 import { execSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
 import { measureFanout } from "./fanout.ts"
 import { measureIdle } from "./idle.ts"
@@ -62,9 +64,10 @@ if (only.has("translation")) {
     record("translation", `${size.services} Services / ${size.gateways} Gateways`, {
       "full ms": fmtSpread(spread(runs.map((r) => r.fullMs))),
       "heap MB": fmtSpread(spread(runs.map((r) => r.heapMB))),
-      "1 change ms": fmtSpread(spread(runs.map((r) => r.incrementalMs))),
-      "versions changed": String(runs[0]!.changedVersions),
-      "gateways changed": String(runs[0]!.changedGateways)
+      "first change ms": fmtSpread(spread(runs.map((r) => r.firstChangeMs))),
+      "later changes p50 ms": fmtSpread(spread(runs.map((r) => r.changeMs))),
+      "versions changed (most)": String(Math.max(...runs.map((r) => r.changedVersions))),
+      "gateways changed (most)": String(Math.max(...runs.map((r) => r.changedGateways)))
     }, runs)
   }
 }
@@ -124,25 +127,58 @@ if (only.has("idle")) {
 }
 
 const date = new Date().toISOString().slice(0, 10)
-// One table per benchmark, each with its own columns.
-const families = [...new Set(rows.map((r) => r.benchmark))]
-const tables = families.map((family) => {
+const RESULTS_JSON = "test/bench/results.json"
+
+interface Family {
+  readonly date: string
+  readonly rows: ReadonlyArray<{ readonly case: string; readonly figures: Record<string, string> }>
+  readonly raw: Record<string, unknown>
+}
+
+// A subset run (BENCH_ONLY) replaces only its own families: the others are kept from the last
+// full-size run on this machine, each with the date it was measured.
+const kept = (): Record<string, Family> => {
+  try {
+    const previous = JSON.parse(readFileSync(RESULTS_JSON, "utf8"))
+    return previous.machine === machine() && typeof previous.families === "object" ? previous.families : {}
+  } catch {
+    return {}
+  }
+}
+const families: Record<string, Family> = { ...kept() }
+for (const family of new Set(rows.map((r) => r.benchmark))) {
   const mine = rows.filter((r) => r.benchmark === family)
-  const headers = [...new Set(mine.flatMap((r) => Object.keys(r.figures)))]
+  families[family] = {
+    date,
+    rows: mine.map((r) => ({ case: r.case, figures: r.figures })),
+    raw: Object.fromEntries(mine.map((r) => [r.case, raw[`${family} / ${r.case}`]]))
+  }
+}
+// One table per benchmark, each with its own columns, in the order they run.
+const ORDER = ["translation", "propagation (file edit)", "propagation (API write)", "fan-out", "idle"]
+const names = Object.keys(families).sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b))
+const dates = new Set(names.map((name) => families[name]!.date))
+const tables = names.map((name) => {
+  const family = families[name]!
+  const headers = [...new Set(family.rows.flatMap((r) => Object.keys(r.figures)))]
   return [
-    `**${family}**`,
+    dates.size > 1 ? `**${name}** (${family.date})` : `**${name}**`,
     "",
     `| case | ${headers.join(" | ")} |`,
     `|---|${headers.map(() => "---").join("|")}|`,
-    ...mine.map((r) => `| ${r.case} | ${headers.map((h) => r.figures[h] ?? "").join(" | ")} |`)
+    ...family.rows.map((r) => `| ${r.case} | ${headers.map((h) => r.figures[h] ?? "").join(" | ")} |`)
   ].join("\n")
 })
 const table = [
-  `Measured ${date} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: ${quick ? 1 : 5}); propagation runs make ${changes} counted changes each, after ${WARMUP_CHANGES} uncounted warm-up changes.`,
+  `Measured ${[...dates].sort().join(" and ")} on ${machine()}${quick ? " (quick run)" : ""}; median (min–max) over ${repeats} run(s) (translation: ${quick ? 1 : 5}); propagation runs make ${changes} counted changes each, after ${WARMUP_CHANGES} uncounted warm-up changes.`,
   "",
   ...tables.flatMap((t) => [t, ""])
 ].join("\n")
 console.log(table)
-writeFileSync("test/bench/results.md", table + "\n")
-writeFileSync("test/bench/results.json", JSON.stringify({ date, machine: machine(), quick, results: raw }, null, 2) + "\n")
+if (quick) {
+  log("quick run: the published results (test/bench/results.{md,json}) are left as they are")
+} else {
+  writeFileSync("test/bench/results.md", table + "\n")
+  writeFileSync(RESULTS_JSON, JSON.stringify({ machine: machine(), families }, null, 2) + "\n")
+}
 process.exit(0)
