@@ -96,7 +96,9 @@ export const kubeModePropagation = async (
   log: (line: string) => void
 ): Promise<ReadonlyArray<ReadonlyArray<KubePropagationFigures>>> => {
   const cluster = await startCluster({ log })
-  const kube = kubeClient(cluster)
+  // Kept-alive connections make creating 10,000 Services about twice as fast as a handshake each.
+  const setupAgent = new Agent({ keepAlive: true, maxSockets: 16 })
+  const kube = kubeClient(cluster, cluster.token, setupAgent)
   // Writes go over one kept-alive connection, as a controller's would: what is timed is the
   // write, not a TLS handshake.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -132,6 +134,7 @@ export const kubeModePropagation = async (
     }
   } finally {
     agent.destroy()
+    setupAgent.destroy()
     await cluster.stop()
   }
 }

@@ -145,7 +145,7 @@ const kept = (): Record<string, Family> => {
     return {}
   }
 }
-const families: Record<string, Family> = { ...kept() }
+const families: Record<string, Family> = quick ? {} : { ...kept() }
 for (const family of new Set(rows.map((r) => r.benchmark))) {
   const mine = rows.filter((r) => r.benchmark === family)
   families[family] = {
