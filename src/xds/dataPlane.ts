@@ -26,32 +26,35 @@ export class DataPlane extends Context.Service<DataPlane, {
     tracked: boolean
   ) => Effect.Effect<void>
   readonly proxies: Effect.Effect<ReadonlyArray<ConnectedProxy>>
-  /** The proxies now, then after every connect, disconnect and answer. */
-  readonly changes: Stream.Stream<ReadonlyArray<ConnectedProxy>>
+  /** A signal now, then after every connect, disconnect and answer (read `proxies` for the state). */
+  readonly changes: Stream.Stream<void>
 }>()("agentplane/xds/DataPlane") {
   static readonly layer = Layer.effect(
     DataPlane,
     Effect.gen(function*() {
-      const ref = yield* SubscriptionRef.make<ReadonlyMap<string, ConnectedProxy>>(new Map())
+      // Streams by id. A proxy's entry is replaced, never changed in place, so consumers can
+      // compare proxies by identity; the map itself is updated in place, so a connection costs the
+      // same however many proxies are connected (copying it made 1,000 connections quadratic).
+      const connected = new Map<string, ConnectedProxy>()
+      const version = yield* SubscriptionRef.make(0)
+      const changed = SubscriptionRef.update(version, (n) => n + 1)
       return DataPlane.of({
         connect: (proxy) =>
-          SubscriptionRef.update(ref, (all) =>
-            new Map(all).set(proxy.stream, { ...proxy, confirmed: new Map(), refused: new Map(), readyTypes: new Set() })),
-        disconnect: (stream) =>
-          SubscriptionRef.update(ref, (all) => {
-            const next = new Map(all)
-            next.delete(stream)
-            return next
+          Effect.suspend(() => {
+            connected.set(proxy.stream, { ...proxy, confirmed: new Map(), refused: new Map(), readyTypes: new Set() })
+            return changed
           }),
+        disconnect: (stream) => Effect.suspend(() => connected.delete(stream) ? changed : Effect.void),
         answered: (stream, typeUrl, confirmed, refused, tracked) =>
-          SubscriptionRef.update(ref, (all) => {
-            const proxy = all.get(stream)
-            if (proxy === undefined) return all
-            const readyTypes = new Set(proxy.readyTypes).add(typeUrl)
-            return new Map(all).set(stream, tracked ? { ...proxy, confirmed, refused, readyTypes } : { ...proxy, readyTypes })
+          Effect.suspend(() => {
+            const proxy = connected.get(stream)
+            if (proxy === undefined) return Effect.void
+            const readyTypes = proxy.readyTypes.has(typeUrl) ? proxy.readyTypes : new Set(proxy.readyTypes).add(typeUrl)
+            connected.set(stream, tracked ? { ...proxy, confirmed, refused, readyTypes } : { ...proxy, readyTypes })
+            return changed
           }),
-        proxies: Effect.map(SubscriptionRef.get(ref), (all) => [...all.values()]),
-        changes: Stream.map(SubscriptionRef.changes(ref), (all) => [...all.values()])
+        proxies: Effect.sync(() => [...connected.values()]),
+        changes: Stream.map(SubscriptionRef.changes(version), () => undefined)
       })
     })
   )
