@@ -3,8 +3,7 @@
 // to have an available replica (and a load balancer its address).
 import type { Service } from "../api/core.ts"
 import { condition, type Condition } from "../translate/conditions.ts"
-import type { GatewayAddress, GatewayStatus, ObjectStatus } from "../translate/status.ts"
-import type { World } from "../translate/world.ts"
+import { gatewayKeyOf, type GatewayAddress, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import type { ManagedGateway } from "./deployer.ts"
 import { FIELD_MANAGER, LABEL_MANAGED_BY } from "./managedObjects.ts"
 
@@ -53,18 +52,6 @@ const infrastructureVerdict = (
   return undefined
 }
 
-/** Adds addresses and the Deployment's availability to the status of every managed Gateway. */
-export const withManagedProxies = (
-  statuses: ReadonlyArray<ObjectStatus>,
-  world: World,
-  managed: ReadonlyMap<string, ManagedGateway>
-): ReadonlyArray<ObjectStatus> =>
-  statuses.map((entry) => {
-    if (entry.kind !== "Gateway") return entry
-    const key = `${(entry as { namespace: string }).namespace}/${entry.name}`
-    return gatewayWithManagedProxy(entry, managed.get(key), world.services.get(key))
-  })
-
 /** One Gateway's status given its managed proxy's state (undefined: not managed) and the proxy's Service. */
 export const gatewayWithManagedProxy = (
   entry: ObjectStatus,
@@ -72,8 +59,8 @@ export const gatewayWithManagedProxy = (
   service: Service | undefined
 ): ObjectStatus => {
   if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
-  const key = `${(entry as { namespace: string }).namespace}/${entry.name}`
   if (state === undefined) return entry
+  const key = gatewayKeyOf(entry)
   const status = entry.status as GatewayStatus
   const programmed = programmedOf(status.conditions)
   // A Gateway the translator refused stays as it is: its proxy has nothing to run.

@@ -5,7 +5,7 @@
 // unreadable objects also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../api/source.ts"
-import type { GatewayStatus, ObjectStatus } from "../translate/status.ts"
+import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
 import { gatewayWithDataPlane, proxiesByGateway } from "../xds/programmedStatus.ts"
@@ -144,7 +144,7 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       const path = pathOf(entry)
       if (path === undefined) continue
       seen.add(path)
-      const key = entry.kind === "Gateway" ? `${(entry as { namespace: string }).namespace}/${entry.name}` : undefined
+      const key = entry.kind === "Gateway" ? gatewayKeyOf(entry) : undefined
       const view = key === undefined ? undefined : published.snapshot.gateways.get(key)
       const own = key === undefined ? [] : byGateway.get(key) ?? []
       const state = key === undefined ? undefined : managed.get(key)

@@ -41,6 +41,9 @@ export type ObjectStatus =
     readonly status: ConditionsStatus
   }
 
+/** The `namespace/name` of a Gateway's status entry: the key of its gateway in snapshots and proxies. */
+export const gatewayKeyOf = (entry: ObjectStatus): string => `${(entry as { namespace: string }).namespace}/${entry.name}`
+
 /** Identifies an object's status entry; statuses are sorted by it. */
 export const statusKey = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? status.namespace ?? "" : ""}/${status.name}`
 

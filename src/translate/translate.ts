@@ -250,23 +250,31 @@ const changedNamespaces = (before: World, after: World): ReadonlyArray<string> =
  */
 export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
-  // The status entries of the last pass: an object whose status did not change keeps its very
-  // entry, so consumers (the store, the status writer) can skip it by identity.
-  let entries = new Map<string, ObjectStatus>()
   const sameStatus = (previous: ObjectStatus | undefined, entry: ObjectStatus): previous is ObjectStatus =>
     previous !== undefined &&
     (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
+
+  /** The last pass: its input, its output and where each status entry sits. */
+  let last: {
+    readonly world: World
+    readonly options: TranslateOptions
+    readonly translation: Translation
+    readonly reach: Reach
+    readonly statusIndex: ReadonlyMap<string, number>
+  } | undefined
+
+  /**
+   * An object whose status did not change keeps its very entry from the last pass, so consumers
+   * (the store, the status writer) can skip it by identity.
+   */
   const keepEntries = (next: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> => {
-    const kept = new Map<string, ObjectStatus>()
-    const result = next.map((entry) => {
-      const key = statusKey(entry)
-      const previous = entries.get(key)
-      const chosen = sameStatus(previous, entry) ? previous : entry
-      kept.set(key, chosen)
-      return chosen
+    if (last === undefined) return next
+    const { statusIndex, translation } = last
+    return next.map((entry) => {
+      const index = statusIndex.get(statusKey(entry))
+      const previous = index === undefined ? undefined : translation.statuses[index]
+      return sameStatus(previous, entry) ? previous : entry
     })
-    entries = kept
-    return result
   }
 
   const translateValid: TranslateValid = (world, key, gateway, behaviour, options) => {
@@ -288,15 +296,6 @@ export const makeTranslator = () => {
     memo.set(key, { inputs, result })
     return result
   }
-
-  /** The last pass: its input, its output and where each status entry sits. */
-  let last: {
-    readonly world: World
-    readonly options: TranslateOptions
-    readonly translation: Translation
-    readonly reach: Reach
-    readonly statusIndex: ReadonlyMap<string, number>
-  } | undefined
 
   const fullPass = (world: World, options: TranslateOptions): Translation => {
     const translated = translateWith(world, options, translateValid, memo)
@@ -339,7 +338,6 @@ export const makeTranslator = () => {
       if (sameStatus(old, entry)) continue
       statuses ??= [...previous.translation.statuses]
       statuses[index] = entry
-      entries.set(statusKey(entry), entry)
     }
     const translation = gateways === undefined && statuses === undefined
       ? previous.translation

@@ -3,7 +3,7 @@
 // resource version, then Programmed. Refused resources are named.
 import { condition, type Condition } from "../translate/conditions.ts"
 import { listenerKey } from "../translate/names.ts"
-import type { GatewayStatus, ObjectStatus } from "../translate/status.ts"
+import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import type { ConnectedProxy } from "./dataPlane.ts"
 import { type GatewayView, RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "./snapshot.ts"
 
@@ -36,7 +36,7 @@ export const withDataPlane = (
   const byGateway = proxiesByGateway(proxies)
   return statuses.map((entry) => {
     if (entry.kind !== "Gateway") return entry
-    const gateway = `${(entry as { namespace: string }).namespace}/${entry.name}`
+    const gateway = gatewayKeyOf(entry)
     return gatewayWithDataPlane(entry, snapshot.gateways.get(gateway), byGateway.get(gateway) ?? NO_PROXIES)
   })
 }
@@ -54,8 +54,9 @@ export const gatewayWithDataPlane = (
   const generation = generationOf(status.conditions)
   if (own.length === 0) return entry
   const desired = resourcesOf(view ?? new Map(), RESOURCE_TYPE_URL)
+  const wanted = [...desired.values()]
   const inSync = own.filter((proxy) =>
-    [...desired.values()].every((r) =>
+    wanted.every((r) =>
       proxy.confirmed.get(r.name) === r.version || proxy.refused.get(r.name)?.has(r.version) === true
     )
   )

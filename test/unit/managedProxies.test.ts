@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest"
 import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import type { Gateway } from "../../src/api/gatewayApi.ts"
 import type { AgentgatewaySettings } from "../../src/api/gatewayParameters.ts"
-import { withManagedProxies, serviceAddresses } from "../../src/kube/managedStatus.ts"
+import { gatewayWithManagedProxy, serviceAddresses } from "../../src/kube/managedStatus.ts"
 import {
   DEFAULT_IMAGE,
   desiredProxies,
@@ -21,7 +21,8 @@ import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { mergeAgentgateway, parametersOf, proxyMode } from "../../src/translate/parameters.ts"
 import type { GatewayStatus, ObjectStatus } from "../../src/translate/status.ts"
 import { translate } from "../../src/translate/translate.ts"
-import { worldFromObjects } from "../../src/translate/world.ts"
+import { type World, worldFromObjects } from "../../src/translate/world.ts"
+import type { ManagedGateway } from "../../src/kube/deployer.ts"
 
 const decoded = (raw: unknown): InputObject => {
   const outcome = decodeObject(raw)
@@ -333,6 +334,8 @@ describe("status of managed Gateways", () => {
       spec: { type, clusterIP: "10.96.0.7", ports: [{ port: 80 }] },
       ...(status === undefined ? {} : { status })
     })])
+  const withManagedProxies = (statuses: ReadonlyArray<ObjectStatus>, world: World, managed: ReadonlyMap<string, ManagedGateway>) =>
+    statuses.map((entry) => gatewayWithManagedProxy(entry, managed.get("team/tools"), world.services.get("team/tools")))
   const programmed = (statuses: ReadonlyArray<ObjectStatus>) => (statuses[0]!.status as GatewayStatus).conditions.find((c) => c.type === "Programmed")
 
   it("needs an available replica, then keeps the proxies' verdict and adds the addresses", () => {
