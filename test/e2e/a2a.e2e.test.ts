@@ -1,7 +1,7 @@
 // A2A end to end: a real A2A agent behind a Gateway's kgateway.dev/a2a
 // listener. The control-plane half checks the route a proxy receives; the
-// proxy half (with AGENTGATEWAY_BIN) fetches the agent card through a real
-// agentgateway and talks to the agent through it.
+// proxy half, once per agentgateway release found, fetches the agent card
+// through the real proxy and talks to the agent through it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { fetchAgentCard, sendWithCardUrl, sendWithLegacyCard } from "./harness/a2aClient.ts"
 import { startAgentplane, type Agentplane } from "./harness/agentplane.ts"
@@ -9,12 +9,11 @@ import { ManifestDir } from "./harness/manifests.ts"
 import { startSampleAgent, type Peer } from "./harness/peers.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { AGENTGATEWAY_BIN, announceProxySkip, NEEDS_PROXY, startProxy, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, itWhereReleaseHas, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
 import { eventually } from "./harness/readiness.ts"
 import { heldJson, heldNames, useTestProxies } from "./harness/xds.ts"
 
 useProcesses()
-announceProxySkip("a2a")
 
 const NS = "e2e"
 const GATEWAY = "agents"
@@ -87,27 +86,28 @@ describe("A2A: control plane", () => {
   })
 })
 
-describe.skipIf(AGENTGATEWAY_BIN === undefined)("A2A: through agentgateway", () => {
+describeThroughProxies("A2A", (release) => {
   let proxy: Proxy | undefined
+  const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
   const agentUrl = () => `http://127.0.0.1:${listenerPort}${PREFIX}`
   const cardUrl = () => `${agentUrl()}${CARD_PATH}`
   /** The card's URL must name the gateway's listener and the agent's prefix, not the agent. */
   const pointsAtGateway = (url: string) => url === agentUrl() || url.startsWith(`${agentUrl()}/`)
 
   beforeAll(async () => {
-    proxy = await startProxy({ xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
+    proxy = await startProxy({ release, xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
   }, 180_000)
   afterAll(async () => {
     await proxy?.stop()
   })
 
-  it(`the agent card fetched through the gateway has its url rewritten to the gateway's ${NEEDS_PROXY}`, async () => {
+  it(`the agent card fetched through the gateway has its url rewritten to the gateway's`, async () => {
     const card = await eventually(() => fetchAgentCard(cardUrl()), () => true, { what: `GET ${cardUrl()}` })
     expect(card.name).toBe(SERVICE)
     expect(card.url, JSON.stringify(card)).toSatisfy(pointsAtGateway)
   })
 
-  it(`an A2A 0.3 client of that card gets the agent's reply through the gateway ${NEEDS_PROXY}`, async () => {
+  it(`an A2A 0.3 client of that card gets the agent's reply through the gateway`, async () => {
     const card = await fetchAgentCard(cardUrl())
     expect(await sendWithLegacyCard(card, "through the gateway")).toBe("echo: through the gateway")
     // The agent saw it: the reply did not come from somewhere else.
@@ -115,12 +115,14 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("A2A: through agentgateway", () 
   })
 
   // agentgateway rewrites the 1.0 card's supportedInterfaces only since
-  // agentgateway/agentgateway#2251 (June 2026); older releases fail this one.
-  it(`A2A 1.0: the card's supportedInterfaces point at the gateway and a 1.0 client gets the reply ${NEEDS_PROXY}`, async () => {
+  // agentgateway/agentgateway#2251 (June 2026, first released in v1.3.0).
+  itWhereReleaseHas(release, "a2aV1CardRewrite")(`A2A 1.0: the card's supportedInterfaces point at the gateway and a 1.0 client gets the reply`, async () => {
     const card = await fetchAgentCard(cardUrl(), "1.0")
     const urls: Array<string> = card.supportedInterfaces.map((i: { url: string }) => i.url)
     expect(urls.length).toBeGreaterThan(0)
     for (const url of urls) expect(url, JSON.stringify(card)).toSatisfy(pointsAtGateway)
     expect(await sendWithCardUrl(cardUrl(), "1.0 through the gateway")).toBe("echo: 1.0 through the gateway")
   })
+
+  strict.itHeldStrictly()
 })

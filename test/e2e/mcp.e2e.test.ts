@@ -1,7 +1,7 @@
 // MCP end to end: two real MCP servers behind one Gateway, a third added and
 // removed while everything runs. The control-plane half checks what a proxy
-// of the Gateway receives over xDS; the proxy half (with AGENTGATEWAY_BIN)
-// checks what an MCP client sees through a real agentgateway.
+// of the Gateway receives over xDS; the proxy half, once per agentgateway
+// release found, checks what an MCP client sees through the real proxy.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startAgentplane, type Agentplane } from "./harness/agentplane.ts"
 import { ManifestDir, type ServiceSpec } from "./harness/manifests.ts"
@@ -9,13 +9,12 @@ import { callText, toolNames, withMcpClient, type McpTransport } from "./harness
 import { startEverything, startOwnMcpServer, type Peer } from "./harness/peers.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { AGENTGATEWAY_BIN, announceProxySkip, NEEDS_PROXY, startProxy, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
 import { eventually } from "./harness/readiness.ts"
 import { heldJson, heldNames, useTestProxies } from "./harness/xds.ts"
 import { ADDRESS_TYPE_URL } from "../../src/xds/snapshot.ts"
 
 useProcesses()
-announceProxySkip("mcp")
 
 const NS = "e2e"
 const GATEWAY = "tools"
@@ -154,8 +153,9 @@ describe("MCP: control plane", () => {
   })
 })
 
-describe.skipIf(AGENTGATEWAY_BIN === undefined)("MCP: through agentgateway", () => {
+describeThroughProxies("MCP", (release) => {
   let proxy: Proxy | undefined
+  const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
   const gateway = (path: string) => `http://127.0.0.1:${listenerPort}${path}`
   const transports: ReadonlyArray<readonly [McpTransport, string]> = [["streamable", "/mcp"], ["sse", "/sse"]]
   const everythingTools = new Set<string>()
@@ -164,7 +164,7 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("MCP: through agentgateway", () 
     await withMcpClient(everything.url, "streamable", async (client) => {
       for (const name of await toolNames(client)) everythingTools.add(name)
     })
-    proxy = await startProxy({ xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
+    proxy = await startProxy({ release, xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
   }, 180_000)
   afterAll(async () => {
     await proxy?.stop()
@@ -172,7 +172,7 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("MCP: through agentgateway", () 
 
   const listing = (transport: McpTransport, path: string) => withMcpClient(gateway(path), transport, toolNames)
 
-  it(`MCP clients on /mcp and /sse see both servers' tools under their target prefixes and call them ${NEEDS_PROXY}`, async () => {
+  it(`MCP clients on /mcp and /sse see both servers' tools under their target prefixes and call them`, async () => {
     for (const [transport, path] of transports) {
       const tools = await eventually(() => listing(transport, path), (t) => t.includes(`own.${NS}_whoami`) && t.includes(`everything.${NS}_echo`), {
         what: `both servers' tools over ${transport} ${path}`
@@ -189,7 +189,7 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("MCP: through agentgateway", () 
     }
   })
 
-  it(`a third Service's tools appear without a restart and go when it is removed; other tool names never change ${NEEDS_PROXY}`, async () => {
+  it(`a third Service's tools appear without a restart and go when it is removed; other tool names never change`, async () => {
     const pid = proxy!.process.pid
     const before = await listing("streamable", "/mcp")
     dir.writeService(sseService())
@@ -211,4 +211,6 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("MCP: through agentgateway", () 
     expect(proxy!.process.pid).toBe(pid)
     expect(proxy!.process.exit).toBeUndefined()
   })
+
+  strict.itHeldStrictly()
 })

@@ -8,13 +8,12 @@ import { conditionOf, startAgentplane, type Agentplane, type ConfigDumpJson } fr
 import { ManifestDir } from "./harness/manifests.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { AGENTGATEWAY_BIN, announceProxySkip, NEEDS_PROXY, PROXY_READY_URL, startProxy, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
 import { eventually, httpOk } from "./harness/readiness.ts"
 import { useTestProxies } from "./harness/xds.ts"
 import { ADDRESS_TYPE_URL, RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
 
 useProcesses()
-announceProxySkip("readiness")
 
 const NS = "e2e"
 const GATEWAY = "ready"
@@ -52,19 +51,20 @@ describe("readiness: control plane", () => {
   })
 })
 
-describe.skipIf(AGENTGATEWAY_BIN === undefined)("readiness: agentgateway", () => {
+describeThroughProxies("readiness", (release) => {
   let proxy: Proxy | undefined
+  const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
 
   beforeAll(async () => {
-    proxy = await startProxy({ xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
+    proxy = await startProxy({ release, xdsPort: agentplane.xdsPort, gateway: GATEWAY, namespace: NS })
   }, 180_000)
   afterAll(async () => {
     await proxy?.stop()
   })
 
-  it(`reports ready within a few seconds of starting, and agentplane sees it acknowledge everything ${NEEDS_PROXY}`, async () => {
+  it(`reports ready within a few seconds of starting, and agentplane sees it acknowledge everything`, async () => {
     expect(proxy!.readyAfterMs).toBeLessThan(READY_WITHIN_MS)
-    expect(await httpOk(PROXY_READY_URL)()).toBe(true)
+    expect(await httpOk(proxy!.readyUrl)()).toBe(true)
     const gateway = { kind: "Gateway", namespace: NS, name: GATEWAY }
     const proxiesOf = (dump: ConfigDumpJson) => dump.proxies?.filter((p) => p.gateway === `${NS}/${GATEWAY}`) ?? []
     const dump = await eventually(
@@ -78,4 +78,6 @@ describe.skipIf(AGENTGATEWAY_BIN === undefined)("readiness: agentgateway", () =>
     expect(seen!.nodeId).toMatch(/^agentgateway~/)
     expect({ acknowledged: seen!.acknowledged, refused: seen!.refused }).toEqual({ acknowledged: served, refused: [] })
   })
+
+  strict.itHeldStrictly()
 })
