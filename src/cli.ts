@@ -3,21 +3,25 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
-import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import { existsSync } from "node:fs"
+import { Console, Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { configDump } from "./admin/configDump.ts"
 import { AdminListenError } from "./admin/server.ts"
 import { describeProblem, SourceError } from "./api/source.ts"
+import { addressProblem } from "./cli/address.ts"
+import { defaultLogFormat, LogFormatSetting, loggerLayer, withLogFormat } from "./cli/logFormat.ts"
+import { exitCodeOf, runtimeFailure, usageError, usagePresenter } from "./cli/usage.ts"
 import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
 import type { KubeConfigError } from "./kube/kubeApi.ts"
-import { loggerLayer, serveLayer } from "./main.ts"
+import { serveLayer } from "./main.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
 import { worldFromObjects } from "./translate/world.ts"
 import { buildSnapshot, emptySnapshot } from "./xds/snapshot.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
-import { XdsListenError, XdsServer } from "./xds/server.ts"
+import { XdsListenError, XdsServer, XdsTlsError } from "./xds/server.ts"
 
 const from = Flag.String("from").pipe(Flag.withDescription("Directory of YAML manifests (read recursively)"))
 const controllerName = Flag.String("controller-name").pipe(
@@ -28,23 +32,29 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDescription("DNS suffix of in-cluster Service names"),
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
-/** Failures a user can act on end with one readable line on stderr, not a stack trace. */
+/**
+ * Failures a user can act on end with one readable line on stderr, not a stack trace: what went
+ * wrong, and what to do about it.
+ */
 const reportFailure = <A, R>(
-  effect: Effect.Effect<A, SourceError | XdsListenError | AdminListenError | KubeConfigError, R>
+  effect: Effect.Effect<A, SourceError | XdsListenError | XdsTlsError | AdminListenError | KubeConfigError, R>
 ) =>
   effect.pipe(
     Effect.catchTags({
-      KubeConfigError: (error) => fail(error.message),
-      SourceError: (error) => fail(error.message),
-      XdsListenError: (error) => fail(`cannot serve xDS on ${error.address}: ${error.message}`),
-      AdminListenError: (error) => fail(`cannot serve the admin endpoints on ${error.address}: ${error.message}`)
-    })
+      KubeConfigError: (error) => runtimeFailure(`${error.message}; check --kubeconfig, $KUBECONFIG or the in-cluster service account`),
+      SourceError: (error) => runtimeFailure(error.message),
+      XdsTlsError: (error) => usageError(`${error.message}; give a readable PEM certificate chain and its private key`),
+      XdsListenError: (error) =>
+        runtimeFailure(`cannot serve xDS on ${error.address}: ${error.message}; free the port or choose another with --xds-address`),
+      AdminListenError: (error) =>
+        runtimeFailure(`cannot serve the admin endpoints on ${error.address}: ${error.message}; free the port or choose another with --admin-address`)
+    }),
+    withLogFormat
   )
 
-const fail = (message: string) =>
-  Console.error(`agentplane: ${message}`).pipe(Effect.andThen(Effect.sync(() => {
-    process.exitCode = 2
-  })))
+/** A path the user named that does not exist: a usage error before anything starts. */
+const missingPath = (flag: string, path: string) =>
+  existsSync(path) ? undefined : `${flag} ${path}: no such file or directory; give a directory of manifests`
 
 const render = Command.make(
   "render",
@@ -55,6 +65,8 @@ const render = Command.make(
     gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway (NAMESPACE/NAME)"), Flag.optional)
   },
   Effect.fn(function*(flags) {
+    const missing = missingPath("--from", flags.from)
+    if (missing !== undefined) return yield* usageError(missing)
     const contents = yield* readDirectory(flags.from, emptyContents)
     const { objects, problems: duplicateProblems } = objectsOf(contents)
     const problems = [...contents.problems, ...duplicateProblems]
@@ -63,11 +75,9 @@ const render = Command.make(
     const gateway = Option.getOrUndefined(flags.gateway)
     if (gateway !== undefined && !snapshot.gateways.has(gateway)) {
       const known = [...snapshot.gateways.keys()].sort()
-      yield* Console.error(
-        `agentplane: gateway ${gateway} has no configuration; programmed gateways: ${known.length === 0 ? "none" : known.join(", ")}`
+      return yield* usageError(
+        `gateway ${gateway} has no configuration; programmed gateways: ${known.length === 0 ? "none" : `${known.join(", ")}; give --gateway one of them`}`
       )
-      process.exitCode = 2
-      return
     }
     const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
     yield* Console.log(JSON.stringify(configDump({ snapshot, statuses, problems }, gateway), null, 2))
@@ -76,7 +86,13 @@ const render = Command.make(
       process.exitCode = 1
     }
   }, reportFailure)
-).pipe(Command.withDescription("Print the agentgateway configuration and statuses for a directory of manifests, as JSON"))
+).pipe(
+  Command.withDescription("Print the agentgateway configuration and statuses for a directory of manifests, as JSON"),
+  Command.withExamples([
+    { command: "agentplane render --from manifests/examples", description: "Everything the examples program, with statuses" },
+    { command: "agentplane render --from manifests/examples --gateway default/mcp-gateway", description: "One gateway's resources" }
+  ])
+)
 
 const serve = Command.make(
   "serve",
@@ -127,13 +143,17 @@ const serve = Command.make(
   Effect.fn(function*(flags) {
     const from = Option.getOrUndefined(flags.from)
     const inCluster = process.env["KUBERNETES_SERVICE_HOST"] !== undefined || process.env["KUBECONFIG"] !== undefined
-    if (from !== undefined && flags.kube) return yield* fail("--from and --kube exclude each other: serve either files or the cluster")
+    if (from !== undefined && flags.kube) return yield* usageError("--from and --kube exclude each other: serve either files or the cluster")
     if (from === undefined && !flags.kube && !inCluster) {
-      return yield* fail("nothing to serve: give --from DIR (a directory of manifests) or --kube (the Kubernetes API)")
+      return yield* usageError("nothing to serve: give --from DIR (a directory of manifests) or --kube (the Kubernetes API)")
     }
+    const badInput = (from === undefined ? undefined : missingPath("--from", from)) ??
+      addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
+      addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095")
+    if (badInput !== undefined) return yield* usageError(badInput)
     const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
-    if ((certFile === undefined) !== (keyFile === undefined)) return yield* fail("--xds-tls-cert and --xds-tls-key go together")
-    if (caFile !== undefined && certFile === undefined) return yield* fail("--xds-tls-ca needs --xds-tls-cert and --xds-tls-key")
+    if ((certFile === undefined) !== (keyFile === undefined)) return yield* usageError("--xds-tls-cert and --xds-tls-key go together")
+    if (caFile !== undefined && certFile === undefined) return yield* usageError("--xds-tls-ca needs --xds-tls-cert and --xds-tls-key")
     const xdsTls = certFile === undefined || keyFile === undefined ? undefined : { certFile, keyFile }
     const options = {
       controllerName: flags.controllerName,
@@ -164,7 +184,7 @@ const serve = Command.make(
     const rootCa = caFile === undefined ? undefined : yield* Effect.try({
       try: () => readFileSync(caFile, "utf8"),
       catch: (error) => error instanceof Error ? error.message : String(error)
-    }).pipe(Effect.catch((message) => fail(`cannot read --xds-tls-ca ${caFile}: ${message}`).pipe(Effect.as(null))))
+    }).pipe(Effect.catch((message) => usageError(`cannot read --xds-tls-ca ${caFile}: ${message}; give a readable PEM file`).pipe(Effect.as(null))))
     if (rootCa === null) return
     const xdsPort = flags.xdsAddress.slice(flags.xdsAddress.lastIndexOf(":") + 1)
     // The Kubernetes client is large: load it only when serving a cluster.
@@ -185,20 +205,27 @@ const serve = Command.make(
       }
     })))
   }, reportFailure)
-).pipe(Command.withDescription("Serve agentgateway configuration over delta xDS, from a directory of manifests or the Kubernetes API"))
+).pipe(
+  Command.withDescription("Serve agentgateway configuration over delta xDS, from a directory of manifests or the Kubernetes API"),
+  Command.withExamples([
+    { command: "agentplane serve --from manifests/examples", description: "Serve a directory of manifests, watched, on 127.0.0.1:9978" },
+    { command: "agentplane serve --kube --xds-address 0.0.0.0:9978", description: "Serve the cluster of $KUBECONFIG, writing status" },
+    { command: "agentplane serve --from manifests/examples --log-format json", description: "JSON log lines even on a terminal" }
+  ])
+)
 
 const agentplane = Command.make("agentplane").pipe(
   Command.withDescription("Control plane for agentgateway: Gateway API in, delta xDS out"),
-  Command.withSubcommands([render, serve])
+  Command.withSubcommands([render, serve]),
+  Command.withGlobalFlags([LogFormatSetting]),
+  Command.withExamples([
+    { command: "agentplane render --from manifests/examples", description: "What would be served, as JSON" },
+    { command: "agentplane serve --from manifests/examples", description: "Serve it to agentgateway proxies" }
+  ])
 )
 
 agentplane.pipe(
   Command.run({ version: "0.1.0" }),
-  Effect.provide(Layer.mergeAll(NodeServices.layer, loggerLayer)),
-  (program) =>
-    NodeRuntime.runMain(program, {
-      // SIGTERM/SIGINT interrupt the program: that is a clean shutdown, not a failure.
-      teardown: (exit, onExit) =>
-        onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? Number(process.exitCode ?? 0) : 1)
-    })
+  Effect.provide(Layer.mergeAll(NodeServices.layer, loggerLayer(defaultLogFormat()), usagePresenter)),
+  (program) => NodeRuntime.runMain(program, { teardown: (exit, onExit) => onExit(exitCodeOf(exit)) })
 )

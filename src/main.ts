@@ -1,7 +1,7 @@
 // Composition of agentplane's layers: Source → translator → SnapshotStore →
 // xDS server, with the admin endpoints beside them; in a cluster also the
 // status writer, the deployer of managed proxies and xDS authentication.
-import { Deferred, Effect, Layer, Logger, Stream } from "effect"
+import { Deferred, Effect, Layer, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
 import { Readiness } from "./admin/readiness.ts"
@@ -68,11 +68,6 @@ export const reconciler = (options: ServeOptions) =>
     // Proxies must never be served an empty configuration before the first one is read.
     yield* Deferred.await(firstPublished)
   }))
-
-/** JSON lines for machines, logfmt on a terminal. Both on stderr: stdout carries command output. */
-export const loggerLayer = Logger.layer([
-  Logger.withConsoleError(process.stderr.isTTY ? Logger.formatLogFmt : Logger.formatJson)
-])
 
 const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer, Readiness.layer)
 

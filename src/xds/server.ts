@@ -27,6 +27,11 @@ export class XdsListenError extends Schema.TaggedError<XdsListenError>()("XdsLis
   message: Schema.String
 }) {}
 
+/** The certificate or key given for xDS TLS cannot be used. */
+export class XdsTlsError extends Schema.TaggedError<XdsTlsError>()("XdsTlsError", {
+  message: Schema.String
+}) {}
+
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
 /** How a stream that fails authentication is closed; UNAVAILABLE makes the proxy retry. */
@@ -194,7 +199,7 @@ export class XdsServer extends Context.Service<XdsServer, {
           }
         }
         server.addService(AggregatedDiscoveryServiceService, implementation)
-        const credentials = yield* serverCredentials(tls).pipe(Effect.mapError((message) => new XdsListenError({ address, message })))
+        const credentials = yield* serverCredentials(tls).pipe(Effect.mapError((message) => new XdsTlsError({ message })))
         const port = yield* Effect.callback<number, XdsListenError>((resume) => {
           server.bindAsync(address, credentials, (error, port) => {
             if (error !== null) resume(Effect.fail(new XdsListenError({ address, message: error.message })))

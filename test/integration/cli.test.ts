@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from "node:child_process"
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
+import { createServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 
@@ -45,10 +46,10 @@ describe("agentplane render", () => {
     expect(result.stderr).toContain("broken.yaml (document 1): Gateway default/broken spec.listeners[0].name")
   })
 
-  it("fails readably on a missing directory", () => {
+  it("refuses a missing directory as a usage error, in one line naming the path", () => {
     const result = cli("render", "--from", join(temp, "missing"))
-    expect(result.status).not.toBe(0)
-    expect(result.stderr).toContain("cannot read manifests from")
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`agentplane: --from ${join(temp, "missing")}: no such file or directory; give a directory of manifests\n`)
     expect(result.stdout).toBe("")
   })
 })
@@ -83,6 +84,104 @@ describe("agentplane serve", () => {
       "--xds-tls-cert", join(temp, "missing.crt"), "--xds-tls-key", join(temp, "missing.key")
     )
     expect(missing.status).toBe(2)
-    expect(missing.stderr).toMatch(/agentplane: cannot serve xDS on 127\.0\.0\.1:0: cannot use .*missing\.crt and .*missing\.key as the xDS TLS certificate and key/)
+    expect(missing.stderr).toMatch(/agentplane: cannot use .*missing\.crt and .*missing\.key as the xDS TLS certificate and key.*; give a readable PEM certificate chain and its private key\n$/)
   })
 })
+
+/** The one line a usage error prints, and its exit code. */
+const usage = (...args: Array<string>) => {
+  const result = cli(...args)
+  return { status: result.status, stdout: result.stdout, lines: result.stderr.trimEnd().split("\n") }
+}
+
+describe("errors on the command line", () => {
+  it("a flag that does not parse is one line on stderr with what to run for help, exit code 2, and nothing on stdout", () => {
+    for (const [args, says] of [
+      [["render"], "agentplane render: Missing required flag: --from; run 'agentplane render --help' for usage"],
+      [["render", "--from", "manifests/examples", "--bogus"], "Unrecognized flag: --bogus"],
+      [["frobnicate"], `Unknown subcommand "frobnicate"`],
+      [["--log-format", "yaml", "render", "--from", "manifests/examples"], `Invalid value for flag --log-format: "yaml"`]
+    ] as const) {
+      const result = usage(...args)
+      expect({ args, status: result.status, stdout: result.stdout, lines: result.lines.length }).toEqual({ args, status: 2, stdout: "", lines: 1 })
+      expect(result.lines[0]).toContain(says)
+    }
+  })
+
+  it("a bad address, a missing path or a bad AGENTPLANE_LOG_FORMAT is refused before anything listens, naming the fix", () => {
+    const cases = [
+      { args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"], says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978` },
+      { args: ["serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:99999"], says: `--admin-address "127.0.0.1:99999" is not HOST:PORT` },
+      { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a directory of manifests" }
+    ]
+    for (const { args, says } of cases) {
+      const result = usage(...args)
+      expect({ args, status: result.status, lines: result.lines.length }).toEqual({ args, status: 2, lines: 1 })
+      expect(result.lines[0]).toContain(says)
+    }
+    const env = spawnSync(process.execPath, ["src/cli.ts", "render", "--from", "manifests/examples"], {
+      encoding: "utf8",
+      env: { ...process.env, AGENTPLANE_LOG_FORMAT: "yaml" }
+    })
+    expect(env.status).toBe(2)
+    expect(env.stderr).toBe(`agentplane: AGENTPLANE_LOG_FORMAT="yaml" is not a log format; set it to text or json\n`)
+  })
+
+  it("a port already in use is a runtime failure: one line naming the address and the fix, exit code 1", async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as { port: number }).port
+    try {
+      const result = await runUntilExit(["serve", "--from", "manifests/examples", "--xds-address", `127.0.0.1:${port}`, "--admin-address", "127.0.0.1:0"])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toMatch(new RegExp(`^agentplane: cannot serve xDS on 127\\.0\\.0\\.1:${port}: .*; free the port or choose another with --xds-address$`, "m"))
+    } finally {
+      server.close()
+    }
+  })
+
+  it("--help of every command shows examples", () => {
+    for (const command of [[], ["render"], ["serve"]]) {
+      const help = cli(...command, "--help")
+      expect(help.status).toBe(0)
+      expect(help.stdout).toContain("EXAMPLES")
+      expect(help.stdout).toContain(`agentplane ${command[0] ?? "render"} --from manifests/examples`)
+    }
+  })
+})
+
+describe("--log-format", () => {
+  /** The first log line `serve` writes (a pipe: JSON by default). */
+  const firstLogLine = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+    const result = await runUntil(["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", ...args], env, (stderr) => stderr.includes("\n"))
+    return result.stderr.split("\n")[0]!
+  }
+
+  it("is JSON through a pipe by default, logfmt with text, and JSON again with json over AGENTPLANE_LOG_FORMAT=text", async () => {
+    expect(JSON.parse(await firstLogLine([])).message).toMatch(/listening/)
+    expect(await firstLogLine(["--log-format", "text"])).toMatch(/^timestamp=\S+ level=INFO .*message="admin server listening/)
+    expect(await firstLogLine([], { AGENTPLANE_LOG_FORMAT: "text" })).toMatch(/^timestamp=\S+ level=INFO /)
+    expect(JSON.parse(await firstLogLine(["--log-format", "json"], { AGENTPLANE_LOG_FORMAT: "text" })).level).toBe("INFO")
+  })
+})
+
+/** Runs the CLI until `done(stderr)` holds (then SIGTERM) or it exits by itself. */
+const runUntil = (args: ReadonlyArray<string>, env: Record<string, string>, done: (stderr: string) => boolean) =>
+  new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["src/cli.ts", ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } })
+    let stderr = ""
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`no expected output within 20 s: ${stderr}`))
+    }, 20_000)
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk
+      if (done(stderr)) child.kill("SIGTERM")
+    })
+    child.on("exit", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stderr })
+    })
+  })
+
+const runUntilExit = (args: ReadonlyArray<string>) => runUntil(args, {}, () => false)
