@@ -15,7 +15,7 @@ describe("agentplane render", () => {
     const result = cli("render", "--from", "manifests/examples")
     expect(result.status, result.stderr).toBe(0)
     const output = JSON.parse(result.stdout)
-    expect(output.gateways.map((g: any) => g.gateway)).toEqual(["default/a2a-gateway", "default/mcp-gateway", "tools/tools-gateway"])
+    expect(output.gateways.map((g: any) => g.gateway)).toEqual(["default/a2a-gateway", "default/mcp-gateway", "quickstart/quickstart", "tools/tools-gateway"])
     const bind = output.gateways[1].resources.find((r: any) => r.name === "bind/8080/default/mcp-gateway")
     expect(bind.resource).toEqual({ bind: { key: "8080/default/mcp-gateway", port: 8080 } })
     expect(bind.version).toMatch(/^[A-Za-z0-9_-]{22}$/)
@@ -26,7 +26,7 @@ describe("agentplane render", () => {
     expect(JSON.parse(one.stdout).gateways.map((g: any) => g.gateway)).toEqual(["tools/tools-gateway"])
     const unknown = cli("render", "--from", "manifests/examples", "--gateway", "tools/nope")
     expect(unknown.status).toBe(2)
-    expect(unknown.stderr).toContain("programmed gateways: default/a2a-gateway, default/mcp-gateway, tools/tools-gateway")
+    expect(unknown.stderr).toContain("programmed gateways: default/a2a-gateway, default/mcp-gateway, quickstart/quickstart, tools/tools-gateway")
   })
 
   it("prints the rest of the configuration when one object is invalid, names it, and exits 1", () => {
@@ -39,7 +39,7 @@ describe("agentplane render", () => {
     const result = cli("render", "--from", dir)
     expect(result.status).toBe(1)
     const output = JSON.parse(result.stdout)
-    expect(output.gateways).toHaveLength(3)
+    expect(output.gateways).toHaveLength(4)
     const status = output.statuses.find((s: any) => s.kind === "Gateway" && s.name === "broken")
     expect(status.status.conditions[0]).toMatchObject({ type: "Accepted", status: "False", reason: "Invalid" })
     expect(status.status.conditions[0].message).toContain("spec.listeners[0].name must be a lowercase RFC 1123 label")

@@ -18,6 +18,8 @@ import { TestProxy } from "../support/xdsClient.ts"
 const EP_NAMES = [
   "backend/default/mcp-gateway.http.mcp",
   "backend/gwtest/mcp:8080",
+  "backend/quickstart/alpha:3001",
+  "backend/quickstart/beta:3002",
   "backend/tools/everything:3001",
   "backend/tools/weather:8000",
   "bind/8080/default/mcp-gateway",

@@ -17,6 +17,11 @@ export interface ProcessSpec {
   readonly cwd?: string
   readonly ready: Readiness
   readonly readyTimeoutMs?: number
+  /**
+   * Run in a process group of its own and signal the whole group: for a shell
+   * line such as `npm start`, whose real server is a grandchild.
+   */
+  readonly processGroup?: boolean
 }
 
 /** Keep the tail of long logs: the end is where a failure shows. */
@@ -34,7 +39,7 @@ export class ManagedProcess {
     this.spec = spec
     const env: Record<string, string> = {}
     for (const [key, value] of Object.entries({ ...process.env, ...spec.env })) if (value !== undefined) env[key] = value
-    this.child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    this.child = spawn(spec.command, [...spec.args], { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: spec.processGroup === true })
     this.child.stdout!.on("data", (chunk: Buffer) => this.append(chunk))
     this.child.stderr!.on("data", (chunk: Buffer) => this.append(chunk))
     this.exited = new Promise((resolve) => {
@@ -72,13 +77,30 @@ export class ManagedProcess {
     return `${this.spec.name} (${state}): ${this.spec.command} ${this.spec.args.join(" ")}`
   }
 
+  /** Sends `signal` to the process, or to its whole group when it has one. */
+  signal(signal: NodeJS.Signals): void {
+    const pid = this.child.pid
+    if (pid === undefined) return
+    try {
+      if (this.spec.processGroup === true) process.kill(-pid, signal)
+      else this.child.kill(signal)
+    } catch {
+      // Already gone.
+    }
+  }
+
   /** SIGTERM, then SIGKILL once `graceMs` passed; resolves when the process is gone. */
   async stop(graceMs = 3_000): Promise<void> {
-    if (this.exit !== undefined || this.child.pid === undefined) return
-    this.child.kill("SIGTERM")
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs)
+    if (this.exit !== undefined || this.child.pid === undefined) {
+      // The group's leader may have exited before its children did.
+      if (this.spec.processGroup === true) this.signal("SIGKILL")
+      return
+    }
+    this.signal("SIGTERM")
+    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs)
     await this.exited
     clearTimeout(timer)
+    if (this.spec.processGroup === true) this.signal("SIGKILL")
   }
 }
 
@@ -122,7 +144,7 @@ export const formatAllLogs = (processes: Iterable<ManagedProcess>): string => [.
 // Last resort when the worker exits without running afterAll (crash,
 // process.exit in a library): exit handlers must be synchronous, so SIGKILL.
 process.once("exit", () => {
-  for (const managed of running) if (managed.exit === undefined) managed.child.kill("SIGKILL")
+  for (const managed of running) if (managed.exit === undefined) managed.signal("SIGKILL")
 })
 
 /**
