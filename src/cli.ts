@@ -3,27 +3,41 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { readFileSync } from "node:fs"
 import { hostname } from "node:os"
-import { existsSync } from "node:fs"
 import { Console, Effect, Layer, Option } from "effect"
-import { Command, Flag } from "effect/cli"
-import { configDump } from "./admin/configDump.ts"
+import { Argument, Command, Flag } from "effect/cli"
+import { stringify } from "yaml"
 import { AdminListenError } from "./admin/server.ts"
 import { describeProblem, SourceError } from "./api/source.ts"
 import { addressProblem } from "./cli/address.ts"
 import { defaultLogFormat, LogFormatSetting, loggerLayer, withLogFormat } from "./cli/logFormat.ts"
 import { exitCodeOf, runtimeFailure, usageError, usagePresenter } from "./cli/usage.ts"
-import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
+import { readStdin, resolveInputs, withStdinText } from "./cli/manifestInputs.ts"
+import { emptyContents, readManifests } from "./files/readManifests.ts"
 import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { serveLayer } from "./main.ts"
+import { renderContents } from "./render.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
-import { problemStatuses, sortStatuses } from "./translate/status.ts"
-import { translate } from "./translate/translate.ts"
-import { worldFromObjects } from "./translate/world.ts"
-import { buildSnapshot, emptySnapshot } from "./xds/snapshot.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
 import { XdsListenError, XdsServer, XdsTlsError } from "./xds/server.ts"
 
-const from = Flag.String("from").pipe(Flag.withDescription("Directory of YAML manifests (read recursively)"))
+/** Manifests, as kubectl names them: positional paths and -f/--from, repeatable, `-` for standard input. */
+const paths = Argument.String("path").pipe(
+  Argument.withDescription("A manifest file or a directory of them (read recursively); - reads standard input"),
+  Argument.variadic()
+)
+const from = (description: string) =>
+  Flag.String("from").pipe(Flag.withAlias("f"), Flag.withDescription(description), Flag.atLeast(0))
+
+/** The inputs named, with standard input read; a usage error when they cannot be. */
+const manifestInputs = (positional: ReadonlyArray<string>, flagged: ReadonlyArray<string>, example: string) =>
+  Effect.gen(function*() {
+    const resolved = resolveInputs([...positional, ...flagged], example)
+    if (resolved._tag === "Problem") return yield* usageError(resolved.message).pipe(Effect.as(undefined))
+    if (!resolved.readsStdin) return resolved.inputs
+    const text = yield* Effect.promise(() => readStdin())
+    if (typeof text !== "string") return yield* usageError(text.tooBig).pipe(Effect.as(undefined))
+    return withStdinText(resolved.inputs, text)
+  })
 const controllerName = Flag.String("controller-name").pipe(
   Flag.withDescription("GatewayClasses with this spec.controllerName are served"),
   Flag.withDefault(defaultTranslateOptions.controllerName)
@@ -52,26 +66,24 @@ const reportFailure = <A, R>(
     withLogFormat
   )
 
-/** A path the user named that does not exist: a usage error before anything starts. */
-const missingPath = (flag: string, path: string) =>
-  existsSync(path) ? undefined : `${flag} ${path}: no such file or directory; give a directory of manifests`
-
 const render = Command.make(
   "render",
   {
-    from,
+    paths,
+    from: from("A manifest file or directory (repeatable; - reads standard input)"),
     controllerName,
     clusterDomain,
-    gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway (NAMESPACE/NAME)"), Flag.optional)
+    gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway's resources and status (NAMESPACE/NAME)"), Flag.optional),
+    output: Flag.Literals("output", ["json", "yaml"]).pipe(
+      Flag.withAlias("o"),
+      Flag.withDescription("Print as json or yaml"),
+      Flag.withDefault("json")
+    )
   },
   Effect.fn(function*(flags) {
-    const missing = missingPath("--from", flags.from)
-    if (missing !== undefined) return yield* usageError(missing)
-    const contents = yield* readDirectory(flags.from, emptyContents)
-    const { objects, problems: duplicateProblems } = objectsOf(contents)
-    const problems = [...contents.problems, ...duplicateProblems]
-    const translation = translate(worldFromObjects(objects), flags)
-    const snapshot = buildSnapshot(translation, emptySnapshot)
+    const inputs = yield* manifestInputs(flags.paths, flags.from, "agentplane render manifests/examples")
+    if (inputs === undefined) return
+    const { dump, problems, snapshot } = renderContents(yield* readManifests(inputs, emptyContents), flags)
     const gateway = Option.getOrUndefined(flags.gateway)
     if (gateway !== undefined && !snapshot.gateways.has(gateway)) {
       const known = [...snapshot.gateways.keys()].sort()
@@ -79,28 +91,28 @@ const render = Command.make(
         `gateway ${gateway} has no configuration; programmed gateways: ${known.length === 0 ? "none" : `${known.join(", ")}; give --gateway one of them`}`
       )
     }
-    const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
-    yield* Console.log(JSON.stringify(configDump({ snapshot, statuses, problems }, gateway), null, 2))
+    const printed = dump(gateway)
+    yield* Console.log(flags.output === "yaml" ? stringify(printed, { aliasDuplicateObjects: false }).trimEnd() : JSON.stringify(printed, null, 2))
     if (problems.length > 0) {
       for (const problem of problems) yield* Console.error(`agentplane: ${describeProblem(problem)}`)
       process.exitCode = 1
     }
   }, reportFailure)
 ).pipe(
-  Command.withDescription("Print the agentgateway configuration and statuses for a directory of manifests, as JSON"),
+  Command.withDescription("Print the agentgateway configuration and statuses that manifests produce, as JSON or YAML"),
   Command.withExamples([
-    { command: "agentplane render --from manifests/examples", description: "Everything the examples program, with statuses" },
-    { command: "agentplane render --from manifests/examples --gateway default/mcp-gateway", description: "One gateway's resources" }
+    { command: "agentplane render manifests/examples", description: "Everything the examples program, with statuses" },
+    { command: "agentplane render -f gateway.yaml -f services/ -o yaml", description: "Several inputs, printed as YAML" },
+    { command: "kubectl get gateways,services -A -o yaml | agentplane render -", description: "Objects from standard input" },
+    { command: "agentplane render manifests/examples --gateway tools/tools-gateway", description: "One gateway's resources and status" }
   ])
 )
 
 const serve = Command.make(
   "serve",
   {
-    from: Flag.String("from").pipe(
-      Flag.withDescription("Serve a directory of YAML manifests (read recursively, watched)"),
-      Flag.optional
-    ),
+    paths,
+    from: from("Serve a manifest file or directory, watched (repeatable; - reads standard input once)"),
     kube: Flag.Boolean("kube").pipe(
       Flag.withDescription("Watch the Kubernetes API and write status (the default in a cluster or with KUBECONFIG set)"),
       Flag.withDefault(false)
@@ -141,14 +153,14 @@ const serve = Command.make(
     )
   },
   Effect.fn(function*(flags) {
-    const from = Option.getOrUndefined(flags.from)
+    const named = [...flags.paths, ...flags.from]
+    const fromFiles = named.length > 0
     const inCluster = process.env["KUBERNETES_SERVICE_HOST"] !== undefined || process.env["KUBECONFIG"] !== undefined
-    if (from !== undefined && flags.kube) return yield* usageError("--from and --kube exclude each other: serve either files or the cluster")
-    if (from === undefined && !flags.kube && !inCluster) {
-      return yield* usageError("nothing to serve: give --from DIR (a directory of manifests) or --kube (the Kubernetes API)")
+    if (fromFiles && flags.kube) return yield* usageError("manifests and --kube exclude each other: serve either files or the cluster")
+    if (!fromFiles && !flags.kube && !inCluster) {
+      return yield* usageError("nothing to serve: name manifests (a file or directory, e.g. agentplane serve manifests/examples) or give --kube (the Kubernetes API)")
     }
-    const badInput = (from === undefined ? undefined : missingPath("--from", from)) ??
-      addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
+    const badInput = addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
       addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095")
     if (badInput !== undefined) return yield* usageError(badInput)
     const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
@@ -175,12 +187,16 @@ const serve = Command.make(
       yield* Console.log(
         lines.length === 0
           ? "agentplane is serving, but no gateway is programmed yet: add a Gateway of a GatewayClass with controllerName " +
-            `${flags.controllerName}${from === undefined ? "" : ` to ${from}`}`
+            `${flags.controllerName}${fromFiles ? ` to ${named.join(", ")}` : ""}`
           : `agentplane is serving. Start an agentgateway proxy per gateway (agentgateway.yaml may hold just "config: {}"):\n${lines.join("\n")}`
       )
       return yield* Effect.never
     })
-    if (from !== undefined) return yield* program.pipe(Effect.provide(serveLayer({ ...options, from })))
+    if (fromFiles) {
+      const inputs = yield* manifestInputs(flags.paths, flags.from, "agentplane serve manifests/examples")
+      if (inputs === undefined) return
+      return yield* program.pipe(Effect.provide(serveLayer({ ...options, inputs })))
+    }
     const rootCa = caFile === undefined ? undefined : yield* Effect.try({
       try: () => readFileSync(caFile, "utf8"),
       catch: (error) => error instanceof Error ? error.message : String(error)
@@ -206,11 +222,12 @@ const serve = Command.make(
     })))
   }, reportFailure)
 ).pipe(
-  Command.withDescription("Serve agentgateway configuration over delta xDS, from a directory of manifests or the Kubernetes API"),
+  Command.withDescription("Serve agentgateway configuration over delta xDS, from manifest files and directories or the Kubernetes API"),
   Command.withExamples([
-    { command: "agentplane serve --from manifests/examples", description: "Serve a directory of manifests, watched, on 127.0.0.1:9978" },
+    { command: "agentplane serve manifests/examples", description: "Serve a directory of manifests, watched, on 127.0.0.1:9978" },
+    { command: "agentplane serve -f gateway.yaml -f services/", description: "Serve a file and a directory together" },
     { command: "agentplane serve --kube --xds-address 0.0.0.0:9978", description: "Serve the cluster of $KUBECONFIG, writing status" },
-    { command: "agentplane serve --from manifests/examples --log-format json", description: "JSON log lines even on a terminal" }
+    { command: "agentplane serve manifests/examples --log-format json", description: "JSON log lines even on a terminal" }
   ])
 )
 
@@ -219,8 +236,8 @@ const agentplane = Command.make("agentplane").pipe(
   Command.withSubcommands([render, serve]),
   Command.withGlobalFlags([LogFormatSetting]),
   Command.withExamples([
-    { command: "agentplane render --from manifests/examples", description: "What would be served, as JSON" },
-    { command: "agentplane serve --from manifests/examples", description: "Serve it to agentgateway proxies" }
+    { command: "agentplane render manifests/examples", description: "What would be served, as JSON" },
+    { command: "agentplane serve manifests/examples", description: "Serve it to agentgateway proxies" }
   ])
 )
 

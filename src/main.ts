@@ -6,7 +6,8 @@ import { AdminServer } from "./admin/server.ts"
 import { Metrics } from "./admin/metrics.ts"
 import { Readiness } from "./admin/readiness.ts"
 import { describeProblem, Source } from "./api/source.ts"
-import { directorySource } from "./files/directorySource.ts"
+import { manifestSource } from "./files/manifestSource.ts"
+import type { ManifestInput } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
@@ -26,7 +27,8 @@ export interface ServeOptions extends TranslateOptions {
 }
 
 export interface FileServeOptions extends ServeOptions {
-  readonly from: string
+  /** Directories and files (watched) and standard input's text (read once). */
+  readonly inputs: ReadonlyArray<ManifestInput>
 }
 
 
@@ -86,6 +88,6 @@ export const compose = <E, R, EA, RA>(
     Layer.provideMerge(core)
   )
 
-/** File mode: a directory of manifests, watched; xDS is open (on loopback by default). */
+/** File mode: manifests from files and directories, watched; xDS is open (on loopback by default). */
 export const serveLayer = (options: FileServeOptions) =>
-  compose(options, reconciler(options).pipe(Layer.provide(directorySource(options.from))), XdsAuthenticator.open)
+  compose(options, reconciler(options).pipe(Layer.provide(manifestSource(options.inputs))), XdsAuthenticator.open)

@@ -42,9 +42,10 @@ export const configDump = (
         resource: Resource.toJSON(Resource.decode(r.bytes))
       }))
     })),
+    // One gateway's view holds its own status only.
     statuses: gateway === undefined
       ? input.statuses
-      : input.statuses.filter((s) => s.kind !== "Gateway" || `${s.namespace}/${s.name}` === gateway),
+      : input.statuses.filter((s) => s.kind === "Gateway" && `${s.namespace}/${s.name}` === gateway),
     problems: input.problems.map((problem) => ({ ...problem, description: describeProblem(problem) })),
     ...(input.proxies === undefined ? {} : {
       proxies: input.proxies

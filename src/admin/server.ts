@@ -44,7 +44,9 @@ export class AdminServer extends Context.Service<AdminServer, { readonly port: n
               case "/readyz": {
                 const published = yield* store.current
                 if (published.generation === 0) return text(503, "configuration not read yet\n")
-                return (yield* readiness.isXdsListening) ? text(200, "ready\n") : text(503, "xDS server not listening yet\n")
+                if (!(yield* readiness.isXdsListening)) return text(503, "xDS server not listening yet\n")
+                const unmet = yield* readiness.unmet
+                return unmet.length === 0 ? text(200, "ready\n") : text(503, unmet.map((reason) => `${reason}\n`).join(""))
               }
               case "/metrics": {
                 const published = yield* store.current

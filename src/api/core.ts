@@ -11,6 +11,30 @@ export const ServicePort = Schema.Struct({
 })
 export type ServicePort = typeof ServicePort.Type
 
+/**
+ * Two ports of one Service with the same name or number: the API server refuses such a Service,
+ * and each would become its own MCP target of the same address.
+ */
+const duplicatePorts = (ports: ReadonlyArray<ServicePort>): Array<Schema.FilterIssue> => {
+  const issues: Array<Schema.FilterIssue> = []
+  const names = new Map<string, number>()
+  const numbers = new Map<string, number>()
+  ports.forEach((port, index) => {
+    // The same number is allowed once per protocol (DNS serves 53 over TCP and UDP).
+    const number = `${port.port}/${port.protocol ?? "TCP"}`
+    const sameNumber = numbers.get(number)
+    if (sameNumber !== undefined) {
+      issues.push({ path: [index, "port"], issue: `${port.port} is also the port of spec.ports[${sameNumber}]; give each port its own number` })
+    } else numbers.set(number, index)
+    if (port.name === undefined) return
+    const sameName = names.get(port.name)
+    if (sameName !== undefined) {
+      issues.push({ path: [index, "name"], issue: `"${port.name}" is also the name of spec.ports[${sameName}]; give each port its own name` })
+    } else names.set(port.name, index)
+  })
+  return issues
+}
+
 export const Service = Schema.Struct({
   apiVersion: Schema.Literal("v1"),
   kind: Schema.Literal("Service"),
@@ -20,7 +44,7 @@ export const Service = Schema.Struct({
     externalName: Schema.optionalKey(Schema.String),
     clusterIP: Schema.optionalKey(Schema.String),
     selector: Schema.optionalKey(StringMap),
-    ports: Schema.optionalKey(Schema.Array(ServicePort))
+    ports: Schema.optionalKey(Schema.Array(ServicePort).check(Schema.makeFilter(duplicatePorts)))
   }),
   /** Read for the addresses of the Services agentplane runs for managed Gateways. */
   status: Schema.optionalKey(Schema.Struct({

@@ -42,11 +42,22 @@ export const AllowedRoutes = Schema.Struct({
   )
 })
 
+/** A listener's hostname, as the Gateway API defines it: a DNS name, optionally `*.`-prefixed, no IP. */
+export const Hostname = Schema.String.check(
+  Schema.isPattern(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    message: "must be a lowercase DNS name such as mcp.example.com or *.example.com (no IP address, port or trailing dot)"
+  }),
+  Schema.isMaxLength(253),
+  Schema.makeFilter((hostname) =>
+    /^[0-9.]+$/.test(hostname) ? "is an IP address; a listener hostname is a DNS name (leave it out to match any host)" : undefined
+  )
+)
+
 export const Listener = Schema.Struct({
   name: DnsLabel,
   port: PortNumber,
   protocol: Schema.NonEmptyString,
-  hostname: Schema.optionalKey(Schema.String),
+  hostname: Schema.optionalKey(Hostname),
   allowedRoutes: Schema.optionalKey(AllowedRoutes)
 })
 export type Listener = typeof Listener.Type

@@ -5,7 +5,8 @@ import type { InputObject } from "../api/objects.ts"
 import type { SourceProblem } from "../api/source.ts"
 import { emptyWorld, type World } from "../translate/world.ts"
 import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
-import { duplicateProblems, type DirectoryContents, type FileObjects } from "./readDirectory.ts"
+import type { FileObjects } from "./parseManifests.ts"
+import { duplicateProblems, type ManifestContents } from "./readManifests.ts"
 
 export class WorldAccumulator {
   private files: ReadonlyMap<string, FileObjects> = new Map()
@@ -17,7 +18,7 @@ export class WorldAccumulator {
   world: World = emptyWorld
 
   /** Brings the World to `contents`, looking only at files whose objects changed. */
-  update(contents: DirectoryContents): { readonly world: World; readonly duplicates: ReadonlyArray<SourceProblem> } {
+  update(contents: ManifestContents): { readonly world: World; readonly duplicates: ReadonlyArray<SourceProblem> } {
     const touched = new Set<string>()
     const names = new Set([...this.files.keys(), ...contents.files.keys()])
     for (const file of names) {
@@ -59,6 +60,12 @@ export class WorldAccumulator {
     }
     this.world = withChanges(this.world, changes)
     return { world: this.world, duplicates: this.duplicates() }
+  }
+
+  /** The file whose definition of the object `id` is used. */
+  fileOf(id: string): string | undefined {
+    const owners = this.filesById.get(id)
+    return owners === undefined || owners.size === 0 ? undefined : [...owners].sort().at(-1)
   }
 
   private duplicates(): ReadonlyArray<SourceProblem> {

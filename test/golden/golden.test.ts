@@ -5,13 +5,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { configDump } from "../../src/admin/configDump.ts"
-import { emptyContents, objectsOf, readDirectory } from "../../src/files/readDirectory.ts"
+import { directoryInput, emptyContents, readManifests } from "../../src/files/readManifests.ts"
+import { renderContents } from "../../src/render.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
-import { problemStatuses, sortStatuses } from "../../src/translate/status.ts"
-import { translate } from "../../src/translate/translate.ts"
-import { worldFromObjects } from "../../src/translate/world.ts"
-import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
 
 const refresh = process.env["UPDATE_GOLDEN"] === "1"
 const casesDir = "test/golden/cases"
@@ -23,15 +19,8 @@ const cases: ReadonlyArray<{ name: string; input: string; expected: string }> = 
     .map((entry) => ({ name: entry.name, input: join(casesDir, entry.name), expected: join(casesDir, `${entry.name}.expected.json`) }))
 ]
 
-const render = async (dir: string) => {
-  const contents = await Effect.runPromise(readDirectory(dir, emptyContents))
-  const { objects, problems: duplicates } = objectsOf(contents)
-  const problems = [...contents.problems, ...duplicates]
-  const translation = translate(worldFromObjects(objects), defaultTranslateOptions)
-  const snapshot = buildSnapshot(translation, emptySnapshot)
-  const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
-  return JSON.stringify(configDump({ snapshot, statuses, problems }), null, 2) + "\n"
-}
+const render = async (dir: string) =>
+  JSON.stringify(renderContents(await Effect.runPromise(readManifests([directoryInput(dir)], emptyContents)), defaultTranslateOptions).dump(), null, 2) + "\n"
 
 describe("golden render output", () => {
   for (const testCase of cases) {

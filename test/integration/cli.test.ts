@@ -1,12 +1,14 @@
 // The agentplane command as a user runs it.
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { parse as parseYaml } from "yaml"
 
 const cli = (...args: Array<string>) => spawnSync(process.execPath, ["src/cli.ts", ...args], { encoding: "utf8" })
+const cliWithInput = (input: string, ...args: Array<string>) => spawnSync(process.execPath, ["src/cli.ts", ...args], { encoding: "utf8", input })
 const temp = mkdtempSync(join(tmpdir(), "agentplane-cli-"))
 afterAll(() => rmSync(temp, { recursive: true, force: true }))
 
@@ -46,11 +48,64 @@ describe("agentplane render", () => {
     expect(result.stderr).toContain("broken.yaml (document 1): Gateway default/broken spec.listeners[0].name")
   })
 
-  it("refuses a missing directory as a usage error, in one line naming the path", () => {
+  it("refuses a missing path as a usage error, in one line naming the path", () => {
     const result = cli("render", "--from", join(temp, "missing"))
     expect(result.status).toBe(2)
-    expect(result.stderr).toBe(`agentplane: --from ${join(temp, "missing")}: no such file or directory; give a directory of manifests\n`)
+    expect(result.stderr).toBe(`agentplane: ${join(temp, "missing")}: no such file or directory; give a file or a directory of manifests\n`)
     expect(result.stdout).toBe("")
+  })
+})
+
+describe("manifests as kubectl names them", () => {
+  const gateways = (stdout: string) => JSON.parse(stdout).gateways.map((g: any) => g.gateway)
+  const examples = ["manifests/examples/ep-11150.yaml", "manifests/examples/quickstart.yaml"]
+
+  it("takes files and directories, positional or with -f/--from, repeated, and renders them together", () => {
+    expect(gateways(cli("render", ...examples).stdout)).toEqual(["default/mcp-gateway", "quickstart/quickstart"])
+    const flagged = cli("render", "-f", examples[0]!, "--from", examples[1]!)
+    expect(flagged.status, flagged.stderr).toBe(0)
+    expect(gateways(flagged.stdout)).toEqual(["default/mcp-gateway", "quickstart/quickstart"])
+    const dir = join(temp, "more")
+    cpSync("manifests/examples/a2a.yaml", join(dir, "nested", "a2a.yaml"), { recursive: true })
+    const mixed = cli("render", examples[0]!, "-f", dir)
+    expect(gateways(mixed.stdout)).toEqual(["default/a2a-gateway", "default/mcp-gateway"])
+  })
+
+  it("reads - from standard input, the same as the file it came from", () => {
+    const text = readFileSync(examples[1]!, "utf8")
+    const piped = cliWithInput(text, "render", examples[0]!, "-")
+    expect(piped.status, piped.stderr).toBe(0)
+    const fromFile = JSON.parse(cli("render", ...examples).stdout)
+    expect(JSON.parse(piped.stdout).gateways).toEqual(fromFile.gateways)
+    // Problems of standard input name it as such.
+    const broken = cliWithInput(`${text}---\nkind: Service\n`, "render", examples[0]!, "-")
+    expect(broken.status).toBe(1)
+    expect(broken.stderr).toContain("agentplane: <stdin> (document 4): Service default/(unnamed) metadata Missing key")
+    const twice = cliWithInput(text, "render", "-", "-f", "-")
+    expect(twice.status).toBe(2)
+    expect(twice.stderr).toBe("agentplane: - (standard input) is given more than once; give it once\n")
+  })
+
+  it("prints YAML with -o yaml, the same document as the JSON", () => {
+    const yamlOut = cli("render", "manifests/examples", "-o", "yaml")
+    expect(yamlOut.status, yamlOut.stderr).toBe(0)
+    expect(parseYaml(yamlOut.stdout)).toEqual(JSON.parse(cli("render", "manifests/examples", "--output", "json").stdout))
+    expect(usage("render", "manifests/examples", "-o", "xml").lines[0]).toContain(`Invalid value for flag --output: "xml"`)
+  })
+
+  it("limits statuses to the gateway asked for with --gateway", () => {
+    const all = JSON.parse(cli("render", "manifests/examples").stdout)
+    expect(all.statuses.filter((s: any) => s.kind === "Gateway")).toHaveLength(4)
+    const one = JSON.parse(cli("render", "manifests/examples", "--gateway", "tools/tools-gateway").stdout)
+    expect(one.statuses.map((s: any) => `${s.kind}/${s.namespace}/${s.name}`)).toEqual(["Gateway/tools/tools-gateway"])
+  })
+
+  it("names a Gateway whose GatewayClass no manifest defines", () => {
+    const result = cli("render", examples[1]!)
+    expect(result.status).toBe(1)
+    expect(result.stderr).toContain(
+      "agentplane: manifests/examples/quickstart.yaml: Gateway quickstart/quickstart spec.gatewayClassName names GatewayClass mcp, which no manifest defines"
+    )
   })
 })
 
@@ -97,7 +152,7 @@ const usage = (...args: Array<string>) => {
 describe("errors on the command line", () => {
   it("a flag that does not parse is one line on stderr with what to run for help, exit code 2, and nothing on stdout", () => {
     for (const [args, says] of [
-      [["render"], "agentplane render: Missing required flag: --from; run 'agentplane render --help' for usage"],
+      [["render"], "agentplane: no manifests given; name a file or directory of manifests (or - for standard input), e.g. agentplane render manifests/examples"],
       [["render", "--from", "manifests/examples", "--bogus"], "Unrecognized flag: --bogus"],
       [["frobnicate"], `Unknown subcommand "frobnicate"`],
       [["--log-format", "yaml", "render", "--from", "manifests/examples"], `Invalid value for flag --log-format: "yaml"`]
@@ -112,7 +167,9 @@ describe("errors on the command line", () => {
     const cases = [
       { args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"], says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978` },
       { args: ["serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:99999"], says: `--admin-address "127.0.0.1:99999" is not HOST:PORT` },
-      { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a directory of manifests" }
+      { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
+      { args: ["serve", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
+      { args: ["serve", "manifests/examples", "--kube"], says: "manifests and --kube exclude each other" }
     ]
     for (const { args, says } of cases) {
       const result = usage(...args)
@@ -145,7 +202,7 @@ describe("errors on the command line", () => {
       const help = cli(...command, "--help")
       expect(help.status).toBe(0)
       expect(help.stdout).toContain("EXAMPLES")
-      expect(help.stdout).toContain(`agentplane ${command[0] ?? "render"} --from manifests/examples`)
+      expect(help.stdout).toContain(`agentplane ${command[0] ?? "render"} manifests/examples`)
     }
   })
 })

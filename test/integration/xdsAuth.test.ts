@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Logger, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { directoryInput } from "../../src/files/readManifests.ts"
 import { serveLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
@@ -130,7 +131,7 @@ describe("file mode", () => {
   beforeAll(async () => {
     pkiDir = mkdtempSync(join(tmpdir(), "agentplane-xds-tls-"))
     pki = await writePki(pkiDir)
-    const options = { ...defaultTranslateOptions, from: "manifests/examples", xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0" }
+    const options = { ...defaultTranslateOptions, inputs: [directoryInput("manifests/examples")], xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0" }
     fileRuntime = ManagedRuntime.make(serveLayer(options))
     tlsRuntime = ManagedRuntime.make(serveLayer({ ...options, xdsTls: { certFile: pki.certFile, keyFile: pki.keyFile } }))
   })
@@ -164,7 +165,7 @@ describe("file mode", () => {
   it("refuses to start with a certificate that does not match its key", async () => {
     const mismatched = ManagedRuntime.make(serveLayer({
       ...defaultTranslateOptions,
-      from: "manifests/examples",
+      inputs: [directoryInput("manifests/examples")],
       xdsAddress: "127.0.0.1:0",
       adminAddress: "127.0.0.1:0",
       xdsTls: { certFile: pki.certFile, keyFile: pki.serviceAccountKeyFile }

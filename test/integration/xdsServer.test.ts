@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AdminServer } from "../../src/admin/server.ts"
 import { AggregatedDiscoveryServiceClient } from "../../src/gen/envoy/service/discovery/v3/ads.ts"
 import { DeltaDiscoveryRequest, DiscoveryRequest } from "../../src/gen/envoy/service/discovery/v3/discovery.ts"
+import { directoryInput } from "../../src/files/readManifests.ts"
 import { serveLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { ADDRESS_TYPE_URL, RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
@@ -52,7 +53,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "agentplane-xds-"))
   cpSync("manifests/examples", dir, { recursive: true })
   runtime = ManagedRuntime.make(
-    serveLayer({ ...defaultTranslateOptions, from: dir, xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0" })
+    serveLayer({ ...defaultTranslateOptions, inputs: [directoryInput(dir)], xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0" })
   )
   const ports = await runtime.runPromise(Effect.gen(function*() {
     return { xds: (yield* XdsServer).port, admin: (yield* AdminServer).port }

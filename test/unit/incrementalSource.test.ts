@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import * as fc from "fast-check"
 import { parseAllDocuments } from "yaml"
 import { afterAll, describe, expect, it } from "vitest"
-import { emptyContents, objectsOf, readDirectory, splitDocuments, type DirectoryContents } from "../../src/files/readDirectory.ts"
+import { splitDocuments } from "../../src/files/parseManifests.ts"
+import { directoryInput, emptyContents, objectsOf, readManifests, type ManifestContents } from "../../src/files/readManifests.ts"
 import { WorldAccumulator } from "../../src/files/worldAccumulator.ts"
 import { worldFromObjects, type World } from "../../src/translate/world.ts"
 
@@ -51,7 +52,7 @@ describe("WorldAccumulator", () => {
       fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 8 }), async (edits) => {
         const caseDir = mkdtempSync(join(dir, "case-"))
         const accumulator = new WorldAccumulator()
-        let contents: DirectoryContents = emptyContents
+        let contents: ManifestContents = emptyContents
         for (const step of edits) {
           const path = join(caseDir, step.file)
           if (step.remove) {
@@ -61,11 +62,11 @@ describe("WorldAccumulator", () => {
           } else {
             writeFileSync(path, step.services.map((s) => service(s.name, s.namespace, s.port)).join("---\n"))
           }
-          contents = await Effect.runPromise(readDirectory(caseDir, contents, new Set([path])))
+          contents = await Effect.runPromise(readManifests([directoryInput(caseDir)], contents, new Set([path])))
           // A file left empty is taken as empty once its grace is over, as the watcher does.
-          if (contents.emptied.size > 0) contents = await Effect.runPromise(readDirectory(caseDir, contents, contents.emptied, contents.emptied))
+          if (contents.emptied.size > 0) contents = await Effect.runPromise(readManifests([directoryInput(caseDir)], contents, contents.emptied, contents.emptied))
           const incremental = accumulator.update(contents)
-          const scratch = await Effect.runPromise(readDirectory(caseDir, emptyContents))
+          const scratch = await Effect.runPromise(readManifests([directoryInput(caseDir)], emptyContents))
           const expected = objectsOf(scratch)
           expect(canonical(incremental.world)).toEqual(canonical(worldFromObjects(expected.objects)))
           expect(incremental.duplicates.map((p) => p.message).sort()).toEqual(expected.problems.map((p) => p.message).sort())

@@ -6,8 +6,9 @@ import { join } from "node:path"
 import { Context, Effect, Layer, Stream } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { describeProblem, Source, type SourceUpdate } from "../../src/api/source.ts"
-import { directorySource } from "../../src/files/directorySource.ts"
-import { emptyContents, objectsOf, readDirectory, REWRITE_GRACE_MS } from "../../src/files/readDirectory.ts"
+import { Readiness } from "../../src/admin/readiness.ts"
+import { manifestSource } from "../../src/files/manifestSource.ts"
+import { directoryInput, emptyContents, objectsOf, readManifests, REWRITE_GRACE_MS } from "../../src/files/readManifests.ts"
 
 let dir: string
 beforeEach(() => {
@@ -15,14 +16,14 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const read = (previous = emptyContents) => Effect.runPromise(readDirectory(dir, previous))
+const read = (previous = emptyContents) => Effect.runPromise(readManifests([directoryInput(dir)], previous))
 const names = (contents: Awaited<ReturnType<typeof read>>) =>
   objectsOf(contents).objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()
 
 const service = (name: string, port: number | string) =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
 
-describe("readDirectory", () => {
+describe("readManifests", () => {
   it("reads multi-document YAML files recursively, .yaml and .yml, skipping hidden folders and other kinds", async () => {
     mkdirSync(join(dir, "nested"))
     mkdirSync(join(dir, "..data"))
@@ -77,9 +78,14 @@ describe("readDirectory", () => {
     expect(contents.ignoredKinds).toEqual(["networking.istio.io/v1 Gateway"])
   })
 
-  it("fails with a readable message for a missing directory", async () => {
+  it("names a directory that is gone, and keeps the objects last read from it", async () => {
+    writeFileSync(join(dir, "a.yaml"), service("svc", 80))
+    const first = await read()
     rmSync(dir, { recursive: true })
-    await expect(read()).rejects.toThrow(/cannot read manifests from .*: ENOENT/)
+    const second = await read(first)
+    expect(names(second)).toEqual(["Service/svc"])
+    expect(second.lost).toEqual([dir])
+    expect(describeProblem(second.problems[0]!)).toContain("is gone; the objects last read from it are still served until it is back")
   })
 })
 
@@ -88,7 +94,7 @@ describe("a file rewritten in place", () => {
     writeFileSync(join(dir, "a.yaml"), service("svc", 80))
     const first = await read()
     writeFileSync(join(dir, "a.yaml"), "")
-    const second = await Effect.runPromise(readDirectory(dir, first, new Set([join(dir, "a.yaml")])))
+    const second = await Effect.runPromise(readManifests([directoryInput(dir)], first, new Set([join(dir, "a.yaml")])))
     expect(names(second)).toEqual(["Service/svc"])
     expect([...second.emptied]).toEqual([join(dir, "a.yaml")])
   })
@@ -98,7 +104,7 @@ describe("a file rewritten in place", () => {
     const first = await read()
     writeFileSync(join(dir, "a.yaml"), "")
     const path = join(dir, "a.yaml")
-    const second = await Effect.runPromise(readDirectory(dir, first, new Set([path]), new Set([path])))
+    const second = await Effect.runPromise(readManifests([directoryInput(dir)], first, new Set([path]), new Set([path])))
     expect(names(second)).toEqual([])
     expect(second.emptied.size).toBe(0)
   })
@@ -108,7 +114,7 @@ describe("a file rewritten in place", () => {
     writeFileSync(join(dir, "b.yaml"), service("other", 90))
     const ports = (update: SourceUpdate, name: string) => update.world.services.get(`ns/${name}`)?.spec.ports?.map((p) => p.port)
     const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const source = yield* Layer.build(directorySource(dir)).pipe(Effect.map(Context.get(Source)))
+      const source = yield* Layer.build(manifestSource([directoryInput(dir)]).pipe(Layer.provide(Readiness.layer))).pipe(Effect.map(Context.get(Source)))
       const updates: Array<SourceUpdate> = []
       yield* source.updates.pipe(Stream.runForEach((update) => Effect.sync(() => updates.push(update))), Effect.forkScoped)
       yield* Effect.sleep("100 millis")
