@@ -7,14 +7,14 @@ import { Console, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { stringify } from "yaml"
 import { AdminListenError } from "./admin/server.ts"
-import { describeProblem, SourceError } from "./api/source.ts"
+import { describeProblem, SourceError } from "./world/source.ts"
 import { addressProblem } from "./cli/address.ts"
 import { defaultLogFormat, LogFormatSetting, loggerLayer, withLogFormat } from "./cli/logFormat.ts"
 import { exitCodeOf, runtimeFailure, usageError, usagePresenter } from "./cli/usage.ts"
 import { readStdin, resolveInputs, withStdinText } from "./cli/manifestInputs.ts"
 import { emptyContents, readManifests } from "./files/readManifests.ts"
 import type { KubeConfigError } from "./kube/kubeApi.ts"
-import { serveLayer } from "./main.ts"
+import { kubeServeLayer, serveLayer } from "./main.ts"
 import { renderContents } from "./render.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
@@ -203,8 +203,6 @@ const serve = Command.make(
     }).pipe(Effect.catch((message) => usageError(`cannot read --xds-tls-ca ${caFile}: ${message}; give a readable PEM file`).pipe(Effect.as(null))))
     if (rootCa === null) return
     const xdsPort = flags.xdsAddress.slice(flags.xdsAddress.lastIndexOf(":") + 1)
-    // The Kubernetes client is large: load it only when serving a cluster.
-    const { kubeServeLayer } = yield* Effect.promise(() => import("./kube/serveLayer.ts"))
     yield* program.pipe(Effect.provide(kubeServeLayer({
       ...options,
       managedXds: {

@@ -1,11 +1,12 @@
-// Composition of agentplane's layers: Source → translator → SnapshotStore →
-// xDS server, with the admin endpoints beside them; in a cluster also the
-// status writer, the deployer of managed proxies and xDS authentication.
+// The one composition root of agentplane's layers: Source → translator →
+// SnapshotStore → xDS server, with the admin endpoints beside them; in a
+// cluster also the status writer, the deployer of managed proxies and xDS
+// authentication, from the parts `kube/clusterParts.ts` offers.
 import { Deferred, Effect, Layer, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
-import { Metrics } from "./admin/metrics.ts"
-import { Readiness } from "./admin/readiness.ts"
-import { describeProblem, Source } from "./api/source.ts"
+import { Metrics } from "./telemetry/metrics.ts"
+import { Readiness } from "./telemetry/readiness.ts"
+import { describeProblem, Source } from "./world/source.ts"
 import { manifestSource } from "./files/manifestSource.ts"
 import type { ManifestInput } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
@@ -16,6 +17,7 @@ import { DataPlane } from "./xds/dataPlane.ts"
 import { XdsServer } from "./xds/server.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
 import type { XdsTls } from "./xds/tls.ts"
+import type { ClusterOptions } from "./kube/clusterParts.ts"
 
 export interface ServeOptions extends TranslateOptions {
   readonly xdsAddress: string
@@ -91,3 +93,19 @@ export const compose = <E, R, EA, RA>(
 /** File mode: manifests from files and directories, watched; xDS is open (on loopback by default). */
 export const serveLayer = (options: FileServeOptions) =>
   compose(options, reconciler(options).pipe(Layer.provide(manifestSource(options.inputs))), XdsAuthenticator.open)
+
+export interface KubeServeOptions extends ServeOptions, ClusterOptions {}
+
+/**
+ * Kubernetes mode: informers in; status, Events and managed proxies out, written by the leader
+ * only; every xDS stream authenticated with a TokenReview. The Kubernetes client is large: it is
+ * loaded only when this layer is built.
+ */
+export const kubeServeLayer = (options: KubeServeOptions) =>
+  Layer.unwrap(
+    Effect.promise(() => import("./kube/clusterParts.ts")).pipe(Effect.map(({ clusterParts }) => {
+      const parts = clusterParts(options)
+      const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(parts.source)), parts.writers)
+      return compose(options, background, parts.authenticator).pipe(Layer.provide(parts.api))
+    }))
+  )

@@ -2,13 +2,13 @@
 // translated, and shown as `/debug/config_dump` shows what is served, with
 // the same problems the file source reports while serving.
 import { configDump, type ConfigDump } from "./admin/configDump.ts"
-import type { SourceProblem } from "./api/source.ts"
+import type { SourceProblem } from "./world/source.ts"
 import { missingClassProblems } from "./files/missingClasses.ts"
 import { type ManifestContents, objectsOf } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
 import { problemStatuses, sortStatuses } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
-import { worldFromObjects } from "./translate/world.ts"
+import { worldFromObjects } from "./world/world.ts"
 import { buildSnapshot, emptySnapshot, type Snapshot } from "./xds/snapshot.ts"
 
 export interface Rendered {

@@ -1,7 +1,7 @@
 // The JSON view of what agentplane serves, shared by `render` and
 // `/debug/config_dump`: per gateway, every resource with its version in
 // protobuf's canonical JSON form, and the status of every object.
-import { describeProblem, type SourceProblem } from "../api/source.ts"
+import { describeProblem, type SourceProblem } from "../world/source.ts"
 import { Resource } from "../gen/agentgateway/resource.ts"
 import type { ObjectStatus } from "../translate/status.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"

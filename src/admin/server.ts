@@ -5,8 +5,8 @@ import { withDataPlane } from "../xds/programmedStatus.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import { SnapshotStore } from "../xds/snapshotStore.ts"
 import { configDump } from "./configDump.ts"
-import { Metrics } from "./metrics.ts"
-import { Readiness } from "./readiness.ts"
+import { Metrics } from "../telemetry/metrics.ts"
+import { Readiness } from "../telemetry/readiness.ts"
 
 export class AdminListenError extends Schema.TaggedError<AdminListenError>()("AdminListenError", {
   address: Schema.String,

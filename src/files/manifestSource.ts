@@ -7,8 +7,8 @@
 // keeps what it held and makes the server not ready until it is back.
 import { dirname, basename } from "node:path"
 import { Effect, Layer, Queue, Ref, Stream } from "effect"
-import { Readiness } from "../admin/readiness.ts"
-import { Source, SourceError, type SourceProblem, type SourceUpdate } from "../api/source.ts"
+import { Readiness } from "../telemetry/readiness.ts"
+import { Source, SourceError, type SourceProblem, type SourceUpdate } from "../world/source.ts"
 import { missingClassProblems } from "./missingClasses.ts"
 import { describeInputs, displayName, emptyContents, type ManifestContents, type ManifestInput, readManifests, REWRITE_GRACE_MS } from "./readManifests.ts"
 import { type TreeWatcher, watchTree } from "./treeWatcher.ts"

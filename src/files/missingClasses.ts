@@ -1,8 +1,8 @@
 // In file mode the files are the whole world: a Gateway naming a GatewayClass
 // that no file defines would otherwise get no status and no log line at all,
 // and its proxy an empty configuration with no word of why.
-import type { SourceProblem } from "../api/source.ts"
-import type { World } from "../translate/world.ts"
+import type { SourceProblem } from "../world/source.ts"
+import type { World } from "../world/world.ts"
 
 /** One problem per Gateway whose `spec.gatewayClassName` names no GatewayClass; `originOf` finds its file. */
 export const missingClassProblems = (world: World, originOf: (gatewayKey: string) => string): Array<SourceProblem> => {

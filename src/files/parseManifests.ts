@@ -5,8 +5,8 @@
 // far) is a problem of that document, never of the whole input.
 import { parseAllDocuments } from "yaml"
 import { decodeObject, type InputObject } from "../api/objects.ts"
-import type { SourceProblem } from "../api/source.ts"
-import { objectId } from "../translate/world.ts"
+import type { SourceProblem } from "../world/source.ts"
+import { objectId } from "../world/world.ts"
 
 export interface FileObjects {
   /** Objects of one file, by identity, from its last readable content. */

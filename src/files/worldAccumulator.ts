@@ -2,9 +2,9 @@
 // costs what it holds, not what the directory holds. Kinds it does not touch
 // keep their Map (and so their identity) from one World to the next.
 import type { InputObject } from "../api/objects.ts"
-import type { SourceProblem } from "../api/source.ts"
-import { emptyWorld, type World } from "../translate/world.ts"
-import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
+import type { SourceProblem } from "../world/source.ts"
+import { emptyWorld, type World } from "../world/world.ts"
+import { withChanges, type WorldChange } from "../world/worldChanges.ts"
 import type { FileObjects } from "./parseManifests.ts"
 import { duplicateProblems, type ManifestContents } from "./readManifests.ts"
 

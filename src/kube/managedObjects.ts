@@ -9,7 +9,7 @@ import type { Gateway } from "../api/gatewayApi.ts"
 import type { AgentgatewaySettings } from "../api/gatewayParameters.ts"
 import { namespaceOf } from "../api/meta.ts"
 import { parametersOf, proxyMode } from "../translate/parameters.ts"
-import type { World } from "../translate/world.ts"
+import type { World } from "../world/world.ts"
 import { canonical } from "./statusMerge.ts"
 
 /** Unverified here (no registry access): a v1.4 release, the line the xDS contract targets. */

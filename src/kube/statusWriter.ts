@@ -4,7 +4,7 @@
 // their addresses and their Deployment's availability. Refused resources and
 // unreadable objects also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
-import { describeProblem } from "../api/source.ts"
+import { describeProblem } from "../world/source.ts"
 import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"

@@ -6,9 +6,9 @@
 import { type KubernetesObject, makeInformer, type Informer, type ObjectCache } from "@kubernetes/client-node"
 import { Effect, FiberSet, Layer, Queue, Ref, Stream } from "effect"
 import { decodeObject, type InputKind, type InputObject } from "../api/objects.ts"
-import { Source, type SourceProblem, type SourceUpdate } from "../api/source.ts"
-import { emptyWorld } from "../translate/world.ts"
-import { withChanges, type WorldChange } from "../translate/worldChanges.ts"
+import { Source, type SourceProblem, type SourceUpdate } from "../world/source.ts"
+import { emptyWorld } from "../world/world.ts"
+import { withChanges, type WorldChange } from "../world/worldChanges.ts"
 import { KubeApi } from "./kubeApi.ts"
 
 interface Watched {

@@ -3,8 +3,8 @@
 import type { Service } from "../api/core.ts"
 import type { Listener } from "../api/gatewayApi.ts"
 import { matchesSelector, namespaceLabels } from "./namespaces.ts"
-import type { ServicesByNamespace } from "./servicesByNamespace.ts"
-import type { World } from "./world.ts"
+import type { ServicesByNamespace } from "../world/servicesByNamespace.ts"
+import type { World } from "../world/world.ts"
 
 const NONE: ReadonlyArray<Service> = []
 

@@ -1,6 +1,6 @@
 // Which namespaces a listener admits (`allowedRoutes.namespaces`).
 import type { LabelSelector } from "../api/meta.ts"
-import type { World } from "./world.ts"
+import type { World } from "../world/world.ts"
 
 export const matchesSelector = (selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean =>
   Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&

@@ -15,7 +15,7 @@ import {
   MCPBackend_StatefulMode
 } from "../gen/agentgateway/resource.ts"
 import { defaultMcpBehaviour, type McpBehaviour } from "./resources.ts"
-import type { World } from "./world.ts"
+import type { World } from "../world/world.ts"
 
 /** One GatewayParameters and the text that names it in messages. */
 interface Layer {

@@ -1,5 +1,5 @@
 // Status of every object the translator judged, in the Gateway API's shape.
-import { describeProblem, type SourceProblem } from "../api/source.ts"
+import { describeProblem, type SourceProblem } from "../world/source.ts"
 import type { Condition } from "./conditions.ts"
 
 export interface RouteGroupKind {

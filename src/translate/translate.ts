@@ -14,7 +14,7 @@ import { a2aListener } from "./a2a.ts"
 import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
 import { bindResource, httpListenerResource, type McpBehaviour, type NamedResource } from "./resources.ts"
 import { sortStatuses, statusKey, type GatewayStatus, type ListenerStatus, type ObjectStatus } from "./status.ts"
-import type { World } from "./world.ts"
+import type { World } from "../world/world.ts"
 
 export interface Translation {
   /** Resources per Gateway (`namespace/name`), sorted by xDS name, without duplicates. */

@@ -3,8 +3,8 @@
 // protocol reducer and writes what it returns.
 import * as grpc from "@grpc/grpc-js"
 import { Clock, Context, Effect, FiberSet, Layer, Queue, Result, Schema, Stream, type Cause } from "effect"
-import { Metrics } from "../admin/metrics.ts"
-import { Readiness } from "../admin/readiness.ts"
+import { Metrics } from "../telemetry/metrics.ts"
+import { Readiness } from "../telemetry/readiness.ts"
 import {
   AggregatedDiscoveryServiceService,
   type AggregatedDiscoveryServiceServer

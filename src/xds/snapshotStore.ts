@@ -2,10 +2,10 @@
 // when some gateway's resources, a status or a reported problem changed, so
 // subscribers never wake for nothing.
 import { type Cause, Clock, Context, Effect, Layer, Queue, Stream, SubscriptionRef } from "effect"
-import type { SourceProblem } from "../api/source.ts"
+import type { SourceProblem } from "../world/source.ts"
 import type { ObjectStatus } from "../translate/status.ts"
 import type { Translation } from "../translate/translate.ts"
-import { emptyWorld, type World } from "../translate/world.ts"
+import { emptyWorld, type World } from "../world/world.ts"
 import { buildSnapshot, EMPTY_VIEW, emptySnapshot, type GatewayView, type Snapshot } from "./snapshot.ts"
 
 /** A gateway's view as of a publication. */

@@ -5,8 +5,8 @@
 import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { makeTranslator } from "../../src/translate/translate.ts"
-import { worldFromObjects } from "../../src/translate/world.ts"
-import { withChanges } from "../../src/translate/worldChanges.ts"
+import { worldFromObjects } from "../../src/world/world.ts"
+import { withChanges } from "../../src/world/worldChanges.ts"
 import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "../../src/xds/snapshot.ts"
 import { objects, service, type WorldSize } from "./world.ts"
 

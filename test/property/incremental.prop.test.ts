@@ -9,8 +9,8 @@ import { Resource } from "../../src/gen/agentgateway/resource.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { statusKey } from "../../src/translate/status.ts"
 import { makeTranslator, translate, type Translation } from "../../src/translate/translate.ts"
-import { objectId, worldFromObjects } from "../../src/translate/world.ts"
-import { withChanges } from "../../src/translate/worldChanges.ts"
+import { objectId, worldFromObjects } from "../../src/world/world.ts"
+import { withChanges } from "../../src/world/worldChanges.ts"
 
 const NAMESPACES = ["a", "b", "c"] as const
 

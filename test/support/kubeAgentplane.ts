@@ -3,7 +3,7 @@
 // system, a short leader lease, and a teardown that tolerates a failed start.
 import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import { AdminServer } from "../../src/admin/server.ts"
-import { kubeServeLayer } from "../../src/kube/serveLayer.ts"
+import { kubeServeLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import type { Cluster } from "../harness/kube/cluster.ts"

@@ -7,7 +7,7 @@ import { join, relative } from "node:path"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { decodeObject } from "../../src/api/objects.ts"
-import { describeProblem } from "../../src/api/source.ts"
+import { describeProblem } from "../../src/world/source.ts"
 import { MAX_FILE_BYTES, mebibytes } from "../../src/files/manifestFile.ts"
 import { directoryInput, emptyContents, MAX_TOTAL_BYTES, objectsOf, readManifests } from "../../src/files/readManifests.ts"
 

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { splitDocuments } from "../../src/files/parseManifests.ts"
 import { directoryInput, emptyContents, objectsOf, readManifests, type ManifestContents } from "../../src/files/readManifests.ts"
 import { WorldAccumulator } from "../../src/files/worldAccumulator.ts"
-import { worldFromObjects, type World } from "../../src/translate/world.ts"
+import { worldFromObjects, type World } from "../../src/world/world.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "agentplane-incremental-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

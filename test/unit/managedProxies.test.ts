@@ -21,7 +21,7 @@ import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { mergeAgentgateway, parametersOf, proxyMode } from "../../src/translate/parameters.ts"
 import type { GatewayStatus, ObjectStatus } from "../../src/translate/status.ts"
 import { translate } from "../../src/translate/translate.ts"
-import { type World, worldFromObjects } from "../../src/translate/world.ts"
+import { type World, worldFromObjects } from "../../src/world/world.ts"
 import type { ManagedGateway } from "../../src/kube/deployer.ts"
 
 const decoded = (raw: unknown): InputObject => {

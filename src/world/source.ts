@@ -1,7 +1,7 @@
 // A Source delivers the World: from a directory of YAML files or, in a
 // cluster, from the Kubernetes API. Both report unreadable input the same way.
 import { Context, Schema, type Stream } from "effect"
-import type { World } from "../translate/world.ts"
+import type { World } from "./world.ts"
 
 /** Input that could not be used, with everything needed to find and fix it. */
 export interface SourceProblem {

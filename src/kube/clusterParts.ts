@@ -1,8 +1,9 @@
-// Kubernetes mode's composition: informers in; status, Events and managed
-// proxies out. Loaded only when serving a cluster, so that file mode does not
-// carry the Kubernetes client.
+// Kubernetes mode's parts: the informer source in; status, Events and managed
+// proxies out (written by the leader only); TokenReview authentication of
+// xDS streams; the API client they share. `main.ts` composes them, and loads
+// this module only when serving a cluster, so that file mode does not carry
+// the Kubernetes client.
 import { Layer } from "effect"
-import { compose, reconciler, type ServeOptions } from "../main.ts"
 import { Deployer } from "./deployer.ts"
 import { EventRecorder } from "./events.ts"
 import { KubeApi } from "./kubeApi.ts"
@@ -13,24 +14,25 @@ import { statusWriter } from "./statusWriter.ts"
 import { tokenReviewAuthenticator } from "./tokenReview.ts"
 import { watchSource } from "./watchSource.ts"
 
-export interface KubeServeOptions extends ServeOptions {
+export interface ClusterOptions {
   readonly kubeconfig: string | undefined
   readonly leaderElection: LeaderElectionOptions
   /** How the proxies agentplane deploys reach its xDS server (through its Service). */
   readonly managedXds: XdsEndpoint
+  /** When false, no managed proxies are deployed. */
+  readonly agentgateway?: boolean
 }
 
-/**
- * Kubernetes mode: informers in; status, Events and managed proxies out, written by the leader
- * only; every xDS stream authenticated with a TokenReview.
- */
-export const kubeServeLayer = (options: KubeServeOptions) => {
+export const clusterParts = (options: ClusterOptions) => {
   // One leader election and one event recorder, shared by the status writer and the deployer.
   const leadership = Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity))
   const deployer = options.agentgateway === false
     ? Deployer.disabled
     : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
-  const writer = statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership))
-  const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(watchSource)), writer)
-  return compose(options, background, tokenReviewAuthenticator).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
+  return {
+    source: watchSource,
+    writers: statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership)),
+    authenticator: tokenReviewAuthenticator,
+    api: KubeApi.layer(options.kubeconfig)
+  }
 }
