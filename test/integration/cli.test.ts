@@ -100,6 +100,27 @@ describe("manifests as kubectl names them", () => {
     expect(one.statuses.map((s: any) => `${s.kind}/${s.namespace}/${s.name}`)).toEqual(["Gateway/tools/tools-gateway"])
   })
 
+  it("serves - (standard input, read once) beside a watched file", async () => {
+    const child = spawn(process.execPath, ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"], {
+      stdio: ["pipe", "pipe", "ignore"]
+    })
+    child.stdin.end(readFileSync(examples[1]!, "utf8"))
+    let stdout = ""
+    const serving = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not serving within 20 s: ${stdout}`)), 20_000)
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk
+        if (stdout.includes("NAMESPACE=quickstart")) {
+          clearTimeout(timer)
+          resolve(stdout)
+        }
+      })
+    })
+    child.kill("SIGTERM")
+    expect(serving).toContain("default/mcp-gateway:")
+    expect(serving).toContain("quickstart/quickstart:")
+  })
+
   it("names a Gateway whose GatewayClass no manifest defines", () => {
     const result = cli("render", examples[1]!)
     expect(result.status).toBe(1)
