@@ -1,6 +1,6 @@
 // Watching a manifest tree: files at any depth are reported by path,
 // directories that appear later are watched too, hidden ones are not.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
@@ -85,5 +85,45 @@ describe("watchTree", () => {
     writeFileSync(join(dir, "g.yaml"), "g: 1\n")
     await settle()
     expect(seen).toEqual([])
+  })
+})
+
+describe("watchTree's root", () => {
+  it("is watched afresh when replaced, and its absence and return are reported", async () => {
+    const root = join(dir, "root")
+    mkdirSync(root)
+    const presence: Array<boolean> = []
+    watcher = watchTree(root, (path) => seen.push(path), { onPresence: (present) => presence.push(present), checkEveryMs: 50 })
+    renameSync(root, join(dir, "old"))
+    await eventually(() => presence.includes(false), "the root reported gone")
+    mkdirSync(root)
+    await eventually(() => presence.at(-1) === true, "the root reported back")
+    seen = []
+    writeFileSync(join(root, "after.yaml"), "a: 1\n")
+    await eventually(() => seen.includes(join(root, "after.yaml")), "a change in the new root")
+  })
+
+  it("with only, reports that one name, also when an editor renames a new file over it", async () => {
+    writeFileSync(join(dir, "a.yaml"), "a: 1\n")
+    watcher = watchTree(dir, (path) => seen.push(path), { only: "a.yaml" })
+    writeFileSync(join(dir, "b.yaml"), "b: 1\n")
+    writeFileSync(join(dir, ".a.yaml.swp"), "a: 2\n")
+    renameSync(join(dir, ".a.yaml.swp"), join(dir, "a.yaml"))
+    await eventually(() => seen.includes(join(dir, "a.yaml")), "the renamed-over file")
+    await settle()
+    expect(new Set(seen)).toEqual(new Set([join(dir, "a.yaml")]))
+  })
+
+  it("follows a link to a directory, and a link loop is watched once", async () => {
+    const outside = mkdtempSync(join(tmpdir(), "agentplane-tree-outside-"))
+    try {
+      symlinkSync(outside, join(dir, "linked"))
+      symlinkSync(dir, join(outside, "loop"))
+      start()
+      writeFileSync(join(outside, "x.yaml"), "x: 1\n")
+      await eventually(() => seen.includes(join(dir, "linked", "x.yaml")), "a change in the linked directory")
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
   })
 })
