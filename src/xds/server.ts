@@ -12,7 +12,7 @@ import {
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
-import { identify } from "./node.ts"
+import { gatewayOf, nodeIdOf } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
 import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
 import { SnapshotStore } from "./snapshotStore.ts"
@@ -51,11 +51,47 @@ const write = (call: Call, response: DeltaDiscoveryResponse) =>
     else call.once("drain", () => resume(Effect.void))
   })
 
+/**
+ * Checks a stream's first request: which Gateway it names, then (before anything else of the
+ * node is read or logged) whether its credentials may read that Gateway. Returns what the stream
+ * keeps — not the node, which the client may have made megabytes long — or undefined once the
+ * stream is closed.
+ */
+const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>) {
+  const taken = yield* Queue.take(requests).pipe(Effect.option)
+  if (taken._tag === "None") return undefined
+  const first = taken.value
+  const metrics = yield* Metrics
+  const authenticator = yield* XdsAuthenticator
+  const peer = call.getPeer()
+  const named = gatewayOf(first.node)
+  if (typeof named === "string") {
+    yield* Effect.logWarning(`refused xDS stream from ${peer}: ${named}`)
+    yield* metrics.refusedStream("INVALID_ARGUMENT")
+    return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, named).pipe(Effect.as(undefined))
+  }
+  const { gateway } = named
+  // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
+  const verdict = yield* authenticator.authorize(bearerToken(call.metadata.get("authorization")[0]), gateway).pipe(Effect.result)
+  if (Result.isFailure(verdict)) {
+    const error = verdict.failure
+    const code = AUTH_CODES[error._tag]
+    yield* Effect.logWarning(`refused xDS stream from ${peer} for gateway ${gateway} (${grpc.status[code]}): ${error.message}`)
+    yield* metrics.refusedStream(grpc.status[code])
+    return yield* closeWith(call, code, error.message).pipe(Effect.as(undefined))
+  }
+  return {
+    gateway,
+    nodeId: nodeIdOf(first.node!),
+    who: verdict.success,
+    request: { ...first, node: undefined }
+  }
+})
+
 const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
   const metrics = yield* Metrics
-  const authenticator = yield* XdsAuthenticator
   const peer = call.getPeer()
 
   const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
@@ -64,29 +100,14 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   call.on("error", () => Queue.endUnsafe(requests))
   call.on("cancelled", () => Queue.endUnsafe(requests))
 
-  const first = yield* Queue.take(requests).pipe(Effect.option)
-  if (first._tag === "None") return
-  const identity = identify(first.value.node)
-  if (typeof identity === "string") {
-    yield* Effect.logWarning(`refused xDS stream from ${peer}: ${identity}`)
-    yield* metrics.refusedStream("INVALID_ARGUMENT")
-    return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, identity)
-  }
-  const { gateway, nodeId } = identity
-  // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
-  const verdict = yield* authenticator.authorize(bearerToken(call.metadata.get("authorization")[0]), gateway).pipe(Effect.result)
-  if (Result.isFailure(verdict)) {
-    const error = verdict.failure
-    const code = AUTH_CODES[error._tag]
-    yield* Effect.logWarning(`refused xDS stream of node ${nodeId} for gateway ${gateway} (${grpc.status[code]}): ${error.message}`)
-    yield* metrics.refusedStream(grpc.status[code])
-    return yield* closeWith(call, code, error.message)
-  }
+  const opened = yield* open(call, requests)
+  if (opened === undefined) return
+  const { gateway, nodeId, who } = opened
   yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
   yield* Effect.addFinalizer(() =>
     dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
   )
-  yield* Effect.logInfo(`proxy connected as ${verdict.success}`)
+  yield* Effect.logInfo(`proxy connected as ${who}`)
 
   const published = yield* store.current
   if (!published.snapshot.gateways.has(gateway)) {
@@ -139,7 +160,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
       for (const output of outputs) yield* handle(output)
     })
 
-  yield* process({ _tag: "Request", request: first.value })
+  yield* process({ _tag: "Request", request: opened.request })
 
   // Conflated by the store: a slow stream only ever holds the latest view.
   const updates = store.gatewayChanges(gateway).pipe(

@@ -1,0 +1,141 @@
+// agentplane serving the examples while clients misbehave: megabyte node ids, megabyte NACKs,
+// thousands of made-up type URLs. agentplane runs as its own process (as users run it), so that
+// its RSS and log volume can be measured; each test also checks that a well-behaved proxy still
+// gets its configuration within RESPONSIVE_MS while the abuse goes on.
+import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import * as grpc from "@grpc/grpc-js"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AggregatedDiscoveryServiceClient } from "../../src/gen/envoy/service/discovery/v3/ads.ts"
+import { DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../src/gen/envoy/service/discovery/v3/discovery.ts"
+import { RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
+import { proxyNode, TestProxy } from "../support/xdsClient.ts"
+
+/** How long a well-behaved proxy may wait for its configuration while others misbehave (it takes ~50 ms idle). */
+const RESPONSIVE_MS = 5_000
+const MB = 1024 * 1024
+
+let child: ChildProcess
+let stderr = ""
+let stderrBytes = 0
+let xdsAddress: string
+let adminUrl: string
+const proxies: Array<TestProxy> = []
+
+const connect = (options: Omit<ConstructorParameters<typeof TestProxy>[0], "address">) => {
+  const proxy = new TestProxy({ address: xdsAddress, channelOptions: { "grpc.use_local_subchannel_pool": 1 }, ...options })
+  proxies.push(proxy)
+  return proxy
+}
+
+/** The server's resident set, from /proc. */
+const rssBytes = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) * 1024
+
+/** A proxy of the example gateway gets its binds within RESPONSIVE_MS; returns how long it took. */
+const wellBehavedServed = async () => {
+  const started = Date.now()
+  const proxy = connect({ gateway: "mcp-gateway", namespace: "default" })
+  await proxy.until(() => proxy.resourceHoldings().has("bind/8080/default/mcp-gateway"), "a well-behaved proxy's configuration", RESPONSIVE_MS)
+  proxy.close()
+  return Date.now() - started
+}
+
+const logBytesDuring = async <A>(body: () => Promise<A>): Promise<{ readonly result: A; readonly logBytes: number }> => {
+  const before = stderrBytes
+  const result = await body()
+  // Let the lines of what just happened arrive.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  return { result, logBytes: stderrBytes - before }
+}
+
+beforeAll(async () => {
+  child = spawn(
+    process.execPath,
+    [
+      "--max-semi-space-size=4",
+      "src/cli.ts",
+      "serve",
+      "--from",
+      "manifests/examples",
+      "--xds-address",
+      "127.0.0.1:0",
+      "--admin-address",
+      "127.0.0.1:0",
+      "--log-format",
+      "json"
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] }
+  )
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderrBytes += chunk.length
+    // Keep the text only while it is small: the old server wrote tens of megabytes.
+    if (stderr.length < 4 * MB) stderr += chunk.toString("utf8")
+  })
+  const deadline = Date.now() + 30_000
+  while (!(/xDS server listening on [^ ]+:(\d+)/.test(stderr) && /admin server listening on (http:\/\/[^ "\\]+)/.test(stderr))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agentplane did not start:\n${stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  xdsAddress = `127.0.0.1:${/xDS server listening on [^ ]+:(\d+)/.exec(stderr)![1]}`
+  adminUrl = /admin server listening on (http:\/\/[^ "\\]+)/.exec(stderr)![1]!
+  await wellBehavedServed()
+}, 60_000)
+
+afterAll(async () => {
+  for (const proxy of proxies) proxy.close()
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.on("exit", resolve))
+    child.kill("SIGTERM")
+    await exited
+  }
+})
+
+describe("clients with megabyte node ids", () => {
+  it("keeps and logs at most 256 characters of each node id, and stays responsive", async () => {
+    const hugeId = "n".repeat(10 * MB)
+    // One wave first, closed again: it makes the allocator reserve what decoding a wave needs, so
+    // that the growth measured next is what the server keeps.
+    const warmUp = Array.from({ length: 5 }, () => connect({ gateway: "mcp-gateway", namespace: "default", nodeId: hugeId }))
+    for (const proxy of warmUp) await proxy.until(() => proxy.responses.length >= 2, "a huge-id proxy's configuration", 60_000)
+    for (const proxy of proxies.splice(0)) proxy.close()
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const rssBefore = rssBytes()
+    const { logBytes, result: waited } = await logBytesDuring(async () => {
+      // In waves, all kept open: what is kept per stream adds up, what decoding costs for a moment does not.
+      let waited = 0
+      for (let wave = 0; wave < 4; wave++) {
+        const abusive = Array.from({ length: 5 }, () => connect({ gateway: "mcp-gateway", namespace: "default", nodeId: hugeId }))
+        waited = Math.max(waited, await wellBehavedServed())
+        for (const proxy of abusive) await proxy.until(() => proxy.responses.length >= 2, "a huge-id proxy's configuration", 60_000)
+      }
+      return waited
+    })
+    const rssGrowth = rssBytes() - rssBefore
+    const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).text()
+    const huge = (JSON.parse(dump).proxies as Array<{ nodeId: string }>).filter((p) => p.nodeId.startsWith("nnn"))
+    console.log(`20 streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`)
+    expect(huge).toHaveLength(20)
+    for (const proxy of huge) expect(proxy.nodeId).toBe(`${"n".repeat(256)}…(truncated, ${10 * MB} bytes)`)
+    expect(dump.length).toBeLessThan(1 * MB)
+    expect(logBytes).toBeLessThan(256 * 1024)
+    expect(rssGrowth).toBeLessThan(100 * MB)
+    for (const proxy of proxies.splice(0)) proxy.close()
+  }, 120_000)
+
+  it("refuses a huge node id that names no gateway in a short message, and a huge gateway name", async () => {
+    const hugeId = "m".repeat(10 * MB)
+    const { logBytes, result: statuses } = await logBytesDuring(async () => {
+      const nameless = Array.from({ length: 5 }, () => connect({ gateway: "x", namespace: "y", nodeId: hugeId, metadata: {} }))
+      const hugeName = connect({ gateway: "g".repeat(MB), namespace: "default" })
+      return Promise.all([...nameless, hugeName].map((proxy) => proxy.closed(30_000)))
+    })
+    for (const status of statuses) {
+      expect(status.code).toBe(grpc.status.INVALID_ARGUMENT)
+      expect(status.details.length).toBeLessThan(1024)
+    }
+    expect(statuses[0]!.details).toContain(`…(truncated, ${10 * MB} bytes)" names no gateway`)
+    expect(statuses[5]!.details).toContain(`is ${MB} characters long, more than the 253`)
+    expect(logBytes).toBeLessThan(64 * 1024)
+    for (const proxy of proxies.splice(0)) proxy.close()
+  }, 120_000)
+})
