@@ -3,7 +3,7 @@
 // so every rule (wildcard subscribe, nonces, ACK, NACK, reconnect with
 // initial versions) is testable without a network.
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
-import { parseNack, type NackEntry } from "./nack.ts"
+import { type NackEntry, parseNack, withinNackBudget } from "./nack.ts"
 import { resourcesOf, type GatewayView, type VersionedResource } from "./snapshot.ts"
 
 /** Versions a client refused, by resource name then version, with the proxy's message. */
@@ -140,12 +140,17 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
     return [state, [{ _tag: "Ignored", reason: `stale or unknown nonce "${nonce}" for ${request.typeUrl}` }]]
   }
   const detail = request.errorDetail === undefined ? undefined : parseNack(request.errorDetail.message)
-  const errors: Array<NackEntry> = []
+  // Only entries about what this response carried count: the rest of the text is the client's to waste.
+  const named: Array<NackEntry & { readonly warning: boolean }> = []
   if (detail?.unparsed !== undefined) {
-    for (const name of flight.sent.keys()) errors.push({ name, message: detail.unparsed })
+    for (const name of flight.sent.keys()) named.push({ name, message: detail.unparsed, warning: false })
   } else {
-    for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) errors.push(error)
+    for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) named.push({ ...error, warning: false })
+    for (const warning of detail?.warnings ?? []) if (flight.sent.has(warning.name)) named.push({ ...warning, warning: true })
   }
+  const kept = withinNackBudget(named)
+  const errors = kept.flatMap(({ message, name, warning }) => warning ? [] : [{ name, message }])
+  const warnings = kept.flatMap(({ message, name, warning }) => warning ? [{ name, message }] : [])
   const confirmed = new Map(type.confirmed)
   const refused = new Map(type.refused)
   const failed = new Map(errors.map((error) => [error.name, error.message]))
@@ -179,7 +184,7 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
     confirmed,
     refused,
     errors,
-    warnings: detail?.warnings ?? []
+    warnings
   }]]
 }
 

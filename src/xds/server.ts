@@ -12,6 +12,7 @@ import {
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
+import { describeNack } from "./nack.ts"
 import { gatewayOf, nodeIdOf } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
 import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
@@ -139,12 +140,12 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
             yield* metrics.nacked(gateway, output.typeUrl, output.errors.length)
             yield* Effect.logWarning(
               `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${
-                output.errors.map((e) => `${e.name}: ${e.message}`).join("; ")
+                describeNack(output.errors)
               }`
             ).pipe(Effect.annotateLogs({ typeUrl: output.typeUrl }))
           }
-          for (const warning of output.warnings) {
-            yield* Effect.logWarning(`proxy accepted ${warning.name} with a warning: ${warning.message}`)
+          if (output.warnings.length > 0) {
+            yield* Effect.logWarning(`proxy accepted ${output.warnings.length} resource(s) with warnings: ${describeNack(output.warnings)}`)
           }
           break
         }

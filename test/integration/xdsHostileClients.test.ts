@@ -40,6 +40,34 @@ const wellBehavedServed = async () => {
   return Date.now() - started
 }
 
+/**
+ * A stream that subscribes to the example gateway's resources like agentgateway and answers the
+ * first response with `nack`'s error detail; resolves (with a way to close it) once the server
+ * has had time to handle that.
+ */
+const nackOnce = (nack: (response: DeltaDiscoveryResponse) => string) =>
+  new Promise<() => void>((resolve, reject) => {
+    const client = new AggregatedDiscoveryServiceClient(xdsAddress, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
+    const call = client.deltaAggregatedResources()
+    const timer = setTimeout(() => reject(new Error("no response to subscribe to")), 30_000)
+    call.on("error", () => {})
+    call.on("data", (response: DeltaDiscoveryResponse) => {
+      if (response.typeUrl !== RESOURCE_TYPE_URL) return
+      clearTimeout(timer)
+      call.write(DeltaDiscoveryRequest.fromPartial({
+        typeUrl: response.typeUrl,
+        responseNonce: response.nonce,
+        errorDetail: { code: 0, message: nack(response) }
+      }))
+      setTimeout(() => resolve(() => {
+        call.end()
+        call.cancel()
+        client.close()
+      }), 500)
+    })
+    call.write(DeltaDiscoveryRequest.fromPartial({ node: proxyNode("mcp-gateway", "default"), typeUrl: RESOURCE_TYPE_URL }))
+  })
+
 const logBytesDuring = async <A>(body: () => Promise<A>): Promise<{ readonly result: A; readonly logBytes: number }> => {
   const before = stderrBytes
   const result = await body()
@@ -137,5 +165,34 @@ describe("clients with megabyte node ids", () => {
     expect(statuses[5]!.details).toContain(`is ${MB} characters long, more than the 253`)
     expect(logBytes).toBeLessThan(64 * 1024)
     for (const proxy of proxies.splice(0)) proxy.close()
+  }, 120_000)
+})
+
+describe("clients with megabyte NACKs", () => {
+  it("logs and keeps a bounded part of each NACK's text, and stays responsive", async () => {
+    const huge = "z".repeat(5 * MB)
+    const open: Array<() => void> = []
+    const { logBytes, result: waited } = await logBytesDuring(async () => {
+      const abuse = (async () => {
+        // Three NACKs whose detail is not the JSON array (so it counts for every resource), three with a 1 MB error per resource.
+        for (let i = 0; i < 3; i++) open.push(await nackOnce(() => huge))
+        for (let i = 0; i < 3; i++) {
+          open.push(await nackOnce((response) => JSON.stringify(response.resources.map((r) => ({ key: r.name, error: `${i}${"w".repeat(MB)}` })))))
+        }
+      })()
+      const waited = await wellBehavedServed()
+      await abuse
+      return waited
+    })
+    // While the NACKing streams are open, what they refused is in config_dump and status.
+    const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).text()
+    for (const close of open) close()
+    console.log(`6 NACKs of 5-9 MB: ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`)
+    const refused = (JSON.parse(dump).proxies as Array<{ refused: Array<unknown> }>).filter((p) => p.refused.length > 0)
+    expect(refused).toHaveLength(6)
+    expect(stderr).toContain(`proxy refused 9 resource(s)`)
+    expect(stderr).toContain(`${"z".repeat(1024)}…(truncated, ${5 * MB} bytes)`)
+    expect(logBytes).toBeLessThan(256 * 1024)
+    expect(dump.length).toBeLessThan(1 * MB)
   }, 120_000)
 })

@@ -1,7 +1,7 @@
 // Node identity, clipping and NACK parsing: small pure pieces of the xDS server.
 import { describe, expect, it } from "vitest"
 import { Node } from "../../src/gen/envoy/config/core/v3/base.ts"
-import { parseNack } from "../../src/xds/nack.ts"
+import { describeNack, DROPPED_NACK_MESSAGE, parseNack, withinNackBudget } from "../../src/xds/nack.ts"
 import { clip } from "../../src/xds/limits.ts"
 import { gatewayOf, nodeIdOf } from "../../src/xds/node.ts"
 
@@ -64,5 +64,32 @@ describe("parseNack", () => {
   it("keeps a message it does not understand whole", () => {
     expect(parseNack("boom")).toEqual({ errors: [], warnings: [], unparsed: "boom" })
     expect(parseNack(JSON.stringify({ key: "x" })).unparsed).toBeDefined()
+  })
+})
+
+describe("NACK text limits", () => {
+  it("clips every message to 1024 characters, and a message it does not understand too", () => {
+    const long = "e".repeat(5 * 1024 * 1024)
+    const parsed = parseNack(JSON.stringify([{ key: "route/a", error: long }, { key: "bind/b", warn: long }]))
+    const clipped = `${"e".repeat(1024)}…(truncated, ${5 * 1024 * 1024} bytes)`
+    expect(parsed.errors).toEqual([{ name: "route/a", message: clipped }])
+    expect(parsed.warnings).toEqual([{ name: "bind/b", message: clipped }])
+    expect(parseNack(long).unparsed).toBe(clipped)
+  })
+
+  it("keeps one NACK's messages within 16 KiB, counting a repeated message once", () => {
+    const entries = Array.from({ length: 40 }, (_, i) => ({ name: `route/${i}`, message: String(i).padEnd(1000, ".") }))
+    const kept = withinNackBudget(entries)
+    expect(kept.slice(0, 16)).toEqual(entries.slice(0, 16))
+    expect(kept.slice(16).every((entry) => entry.message === DROPPED_NACK_MESSAGE)).toBe(true)
+    expect(kept.map((entry) => entry.name)).toEqual(entries.map((entry) => entry.name))
+    const same = Array.from({ length: 1000 }, (_, i) => ({ name: `route/${i}`, message: "x".repeat(1000) }))
+    expect(withinNackBudget(same)).toBe(same)
+  })
+
+  it("logs a message shared by many resources once, naming ten of them", () => {
+    const entries = Array.from({ length: 25 }, (_, i) => ({ name: `r${i}`, message: "cannot apply" }))
+    expect(describeNack([...entries, { name: "b", message: "other" }]))
+      .toBe("r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 15 more: cannot apply; b: other")
   })
 })
