@@ -151,17 +151,27 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
         }
         case "Ignored":
           yield* Effect.logDebug(output.reason)
+          break
+        case "Refuse": {
+          yield* Effect.logWarning(`closed xDS stream of node ${nodeId} for gateway ${gateway} (${output.code}): ${output.reason}`)
+          yield* metrics.refusedStream(output.code)
+          yield* closeWith(call, grpc.status[output.code], output.reason)
+          return false
+        }
       }
+      return true
     })
 
+  /** False once the stream was closed: what the client queued meanwhile is not looked at. */
   const process = (event: StreamEvent) =>
     Effect.gen(function*() {
       const [next, outputs] = step(state, event)
       state = next
-      for (const output of outputs) yield* handle(output)
+      for (const output of outputs) if (!(yield* handle(output))) return false
+      return true
     })
 
-  yield* process({ _tag: "Request", request: opened.request })
+  if (!(yield* process({ _tag: "Request", request: opened.request }))) return
 
   // Conflated by the store: a slow stream only ever holds the latest view.
   const updates = store.gatewayChanges(gateway).pipe(
@@ -171,8 +181,11 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
     })
   )
   const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
-  yield* Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(Stream.runForEach(process))
-  call.end()
+  let serving = true
+  yield* Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
+    Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more)))))
+  )
+  if (serving) call.end()
 }, (effect, call: Call, streamId: string) =>
   effect.pipe(
     Effect.scoped,

@@ -196,3 +196,35 @@ describe("clients with megabyte NACKs", () => {
     expect(dump.length).toBeLessThan(1 * MB)
   }, 120_000)
 })
+
+describe("clients that subscribe to made-up type URLs", () => {
+  it("answers 14 of 10,000 garbage types once, closes the stream, keeps them out of /metrics, and stays responsive", async () => {
+    const rssBefore = rssBytes()
+    const client = new AggregatedDiscoveryServiceClient(xdsAddress, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
+    const call = client.deltaAggregatedResources()
+    const responses: Array<DeltaDiscoveryResponse> = []
+    call.on("data", (response: DeltaDiscoveryResponse) => responses.push(response))
+    call.on("error", () => {})
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve))
+    const started = Date.now()
+    const node = proxyNode("mcp-gateway", "default")
+    for (const typeUrl of ["type.googleapis.com/istio.workload.Address", RESOURCE_TYPE_URL]) call.write(DeltaDiscoveryRequest.fromPartial({ node, typeUrl }))
+    for (let i = 0; i < 10_000; i++) call.write(DeltaDiscoveryRequest.fromPartial({ typeUrl: `type.googleapis.com/garbage.T${i}` }))
+    const waited = await wellBehavedServed()
+    const closed = await status
+    const closedAfter = Date.now() - started
+    client.close()
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text()
+    const rssGrowth = rssBytes() - rssBefore
+    console.log(`10,000 garbage types: stream closed after ${closedAfter} ms and ${responses.length} responses, RSS +${(rssGrowth / MB).toFixed(0)} MB, well-behaved proxy served in ${waited} ms`)
+    expect(closed.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(closed.details).toContain("subscribed to more than 16 type URLs")
+    expect(responses).toHaveLength(16)
+    expect(responses.filter((r) => r.typeUrl.includes("garbage")).every((r) => r.resources.length === 0)).toBe(true)
+    expect(metrics).not.toContain("garbage")
+    expect(metrics).toMatch(/agentplane_xds_pushes_total\{trigger="subscribe",type_url="unknown"\} 14/)
+    expect(metrics).toMatch(/agentplane_xds_refused_streams_total\{code="RESOURCE_EXHAUSTED"\} 1/)
+    expect(closedAfter).toBeLessThan(RESPONSIVE_MS)
+    expect(rssGrowth).toBeLessThan(100 * MB)
+  }, 120_000)
+})
