@@ -2,7 +2,7 @@
 // its own fiber that feeds requests and snapshot updates through the pure
 // protocol reducer and writes what it returns.
 import * as grpc from "@grpc/grpc-js"
-import { Clock, Context, Effect, FiberSet, Layer, Queue, Result, Schema, Stream, type Cause } from "effect"
+import { Clock, Context, Effect, FiberSet, Layer, Option, Queue, Result, Schema, Stream, type Cause } from "effect"
 import { Metrics } from "../admin/metrics.ts"
 import { Readiness } from "../admin/readiness.ts"
 import {
@@ -12,6 +12,7 @@ import {
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
+import { defaultStreamLimits, type StreamLimits } from "./limits.ts"
 import { describeNack } from "./nack.ts"
 import { gatewayOf, nodeIdOf } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
@@ -58,11 +59,18 @@ const write = (call: Call, response: DeltaDiscoveryResponse) =>
  * keeps — not the node, which the client may have made megabytes long — or undefined once the
  * stream is closed.
  */
-const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>) {
-  const taken = yield* Queue.take(requests).pipe(Effect.option)
-  if (taken._tag === "None") return undefined
-  const first = taken.value
+const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>, limits: StreamLimits) {
   const metrics = yield* Metrics
+  // A client that opens streams and never asks would otherwise hold them (and their memory) forever.
+  const taken = yield* Queue.take(requests).pipe(Effect.option, Effect.timeoutOption(limits.firstRequestTimeoutMs))
+  if (Option.isNone(taken)) {
+    const reason = `no request within ${limits.firstRequestTimeoutMs / 1000} s of opening the stream; agentgateway subscribes at once`
+    yield* Effect.logWarning(`closed xDS stream from ${call.getPeer()} (DEADLINE_EXCEEDED): ${reason}`)
+    yield* metrics.refusedStream("DEADLINE_EXCEEDED")
+    return yield* closeWith(call, grpc.status.DEADLINE_EXCEEDED, reason).pipe(Effect.as(undefined))
+  }
+  if (Option.isNone(taken.value)) return undefined
+  const first = taken.value.value
   const authenticator = yield* XdsAuthenticator
   const peer = call.getPeer()
   const named = gatewayOf(first.node)
@@ -89,7 +97,7 @@ const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<Del
   }
 })
 
-const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
+const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, limits: StreamLimits) {
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
   const metrics = yield* Metrics
@@ -101,7 +109,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   call.on("error", () => Queue.endUnsafe(requests))
   call.on("cancelled", () => Queue.endUnsafe(requests))
 
-  const opened = yield* open(call, requests)
+  const opened = yield* open(call, requests, limits)
   if (opened === undefined) return
   const { gateway, nodeId, who } = opened
   yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
@@ -186,7 +194,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
     Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more)))))
   )
   if (serving) call.end()
-}, (effect, call: Call, streamId: string) =>
+}, (effect, call: Call, streamId: string, _limits: StreamLimits) =>
   effect.pipe(
     Effect.scoped,
     // On shutdown, tell the proxy to reconnect (to another replica, or to us once we are back).
@@ -199,8 +207,8 @@ export class XdsServer extends Context.Service<XdsServer, {
   /** The port actually bound (useful with port 0). */
   readonly port: number
 }>()("agentplane/xds/XdsServer") {
-  /** Plaintext HTTP/2 unless `tls` names a certificate and key. */
-  static readonly layer = (address: string, tls?: XdsTls) =>
+  /** Plaintext HTTP/2 unless `tls` names a certificate and key; `limits` time the streams. */
+  static readonly layer = (address: string, tls?: XdsTls, limits: Partial<StreamLimits> = {}) =>
     Layer.effect(
       XdsServer,
       Effect.gen(function*() {
@@ -220,6 +228,7 @@ export class XdsServer extends Context.Service<XdsServer, {
         // Made after the server, so its fibers are interrupted (and their streams closed) before the server stops.
         const run = yield* FiberSet.makeRuntime<SnapshotStore | DataPlane | Metrics | XdsAuthenticator>()
         let streams = 0
+        const streamLimits: StreamLimits = { ...defaultStreamLimits, ...limits }
         const implementation: AggregatedDiscoveryServiceServer = {
           streamAggregatedResources: (call) => {
             call.emit("error", {
@@ -230,7 +239,7 @@ export class XdsServer extends Context.Service<XdsServer, {
           },
           deltaAggregatedResources: (call) => {
             streams += 1
-            run(handleStream(call, `s${streams}`))
+            run(handleStream(call, `s${streams}`, streamLimits))
           }
         }
         server.addService(AggregatedDiscoveryServiceService, implementation)

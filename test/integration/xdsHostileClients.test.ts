@@ -1,13 +1,19 @@
 // agentplane serving the examples while clients misbehave: megabyte node ids, megabyte NACKs,
-// thousands of made-up type URLs. agentplane runs as its own process (as users run it), so that
-// its RSS and log volume can be measured; each test also checks that a well-behaved proxy still
-// gets its configuration within RESPONSIVE_MS while the abuse goes on.
+// thousands of made-up type URLs, streams that never ask. agentplane runs as its own process (as
+// users run it), so that its RSS and log volume can be measured, except where a test needs
+// shorter stream timings than the defaults (then in this process, with them as options); each
+// test also checks that a well-behaved proxy still gets its configuration within RESPONSIVE_MS
+// while the abuse goes on.
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as grpc from "@grpc/grpc-js"
+import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AggregatedDiscoveryServiceClient } from "../../src/gen/envoy/service/discovery/v3/ads.ts"
 import { DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../src/gen/envoy/service/discovery/v3/discovery.ts"
+import { serveLayer } from "../../src/main.ts"
+import { defaultTranslateOptions } from "../../src/translate/options.ts"
+import { XdsServer } from "../../src/xds/server.ts"
 import { RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
 import { proxyNode, TestProxy } from "../support/xdsClient.ts"
 
@@ -227,4 +233,57 @@ describe("clients that subscribe to made-up type URLs", () => {
     expect(closedAfter).toBeLessThan(RESPONSIVE_MS)
     expect(rssGrowth).toBeLessThan(100 * MB)
   }, 120_000)
+})
+
+describe("clients that open streams and never ask", () => {
+  const TIMEOUT_MS = 1_000
+  let runtime: ManagedRuntime.ManagedRuntime<XdsServer, unknown>
+  let address: string
+  const logs: Array<string> = []
+
+  beforeAll(async () => {
+    runtime = ManagedRuntime.make(serveLayer({
+      ...defaultTranslateOptions,
+      from: "manifests/examples",
+      xdsAddress: "127.0.0.1:0",
+      adminAddress: "127.0.0.1:0",
+      xdsStreamLimits: { firstRequestTimeoutMs: TIMEOUT_MS }
+    }).pipe(Layer.provide(Logger.layer([Logger.make((options) => void logs.push(String(options.message)))]))))
+    address = `127.0.0.1:${await runtime.runPromise(Effect.map(XdsServer, (server) => server.port))}`
+  })
+  afterAll(() => runtime?.dispose())
+
+  it("closes 1,000 idle streams with DEADLINE_EXCEEDED after the first-request timeout, and serves the rest", async () => {
+    const client = new AggregatedDiscoveryServiceClient(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
+    const started = Date.now()
+    const closed = Array.from({ length: 1_000 }, () =>
+      new Promise<{ readonly status: grpc.StatusObject; readonly after: number }>((resolve) => {
+        const call = client.deltaAggregatedResources()
+        call.on("error", () => {})
+        call.on("data", () => {})
+        call.on("status", (status) => resolve({ status, after: Date.now() - started }))
+      })
+    )
+    // A proxy that asks at once keeps its stream past the timeout.
+    const prompt = new TestProxy({ address, gateway: "mcp-gateway", namespace: "default", channelOptions: { "grpc.use_local_subchannel_pool": 1 } })
+    try {
+      await prompt.until(() => prompt.resourceHoldings().has("bind/8080/default/mcp-gateway"), "a prompt proxy's configuration", RESPONSIVE_MS)
+      const statuses = await Promise.all(closed)
+      const last = Math.max(...statuses.map((s) => s.after))
+      console.log(`1,000 idle streams: all closed ${last} ms after opening (timeout ${TIMEOUT_MS} ms)`)
+      for (const { after, status } of statuses) {
+        expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED)
+        expect(status.details).toBe("no request within 1 s of opening the stream; agentgateway subscribes at once")
+        expect(after).toBeGreaterThanOrEqual(TIMEOUT_MS - 50)
+      }
+      // Generous: the timeout plus time to open and close a thousand streams on a shared machine.
+      expect(last).toBeLessThan(TIMEOUT_MS + 10_000)
+      expect(logs.filter((line) => line.includes("(DEADLINE_EXCEEDED): no request within 1 s"))).toHaveLength(1_000)
+      await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS))
+      expect(prompt.status).toBeUndefined()
+    } finally {
+      prompt.close()
+      client.close()
+    }
+  }, 60_000)
 })
