@@ -31,6 +31,8 @@ export interface StreamLimits {
    */
   readonly maxStreamAgeMs: number
   readonly maxStreamAgeJitter: number
+  /** How often a served stream's credentials are checked afresh (and at the token's expiry). */
+  readonly credentialRecheckMs: number
   /** After a re-check of a stream's credentials could not reach the API server, try again this much later. */
   readonly authRetryMs: number
 }
@@ -39,6 +41,7 @@ export const defaultStreamLimits: StreamLimits = {
   firstRequestTimeoutMs: 15_000,
   maxStreamAgeMs: 30 * 60_000,
   maxStreamAgeJitter: 0.1,
+  credentialRecheckMs: 5 * 60_000,
   authRetryMs: 30_000
 }
 

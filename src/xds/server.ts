@@ -12,6 +12,7 @@ import {
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
+import { streamLifetime } from "./lifetime.ts"
 import { defaultStreamLimits, type StreamLimits } from "./limits.ts"
 import { describeNack } from "./nack.ts"
 import { gatewayOf, nodeIdOf } from "./node.ts"
@@ -36,11 +37,12 @@ export class XdsTlsError extends Schema.TaggedError<XdsTlsError>()("XdsTlsError"
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
-/** How a stream that fails authentication is closed; UNAVAILABLE makes the proxy retry. */
+/** How a stream that fails authentication is closed; UNAVAILABLE and RESOURCE_EXHAUSTED make the proxy retry. */
 const AUTH_CODES: Record<XdsAuthError["_tag"], grpc.status> = {
   XdsUnauthenticated: grpc.status.UNAUTHENTICATED,
   XdsPermissionDenied: grpc.status.PERMISSION_DENIED,
-  XdsAuthUnavailable: grpc.status.UNAVAILABLE
+  XdsAuthUnavailable: grpc.status.UNAVAILABLE,
+  XdsRateLimited: grpc.status.RESOURCE_EXHAUSTED
 }
 
 const closeWith = (call: Call, code: grpc.status, details: string) =>
@@ -54,45 +56,49 @@ const write = (call: Call, response: DeltaDiscoveryResponse) =>
   })
 
 /**
- * Checks a stream's first request: which Gateway it names, then (before anything else of the
- * node is read or logged) whether its credentials may read that Gateway. Returns what the stream
- * keeps — not the node, which the client may have made megabytes long — or undefined once the
- * stream is closed.
+ * Opens a stream: first its credentials (before anything it sent is read), then its first
+ * request: which Gateway it names and whether the credentials may read it. Returns what the
+ * stream keeps — not the node, which the client may have made megabytes long — or undefined once
+ * the stream is closed.
  */
 const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>, limits: StreamLimits) {
   const metrics = yield* Metrics
+  const authenticator = yield* XdsAuthenticator
+  const peer = call.getPeer()
+  const refuse = (code: grpc.status, message: string, gateway?: string) =>
+    Effect.gen(function*() {
+      yield* Effect.logWarning(`refused xDS stream from ${peer}${gateway === undefined ? "" : ` for gateway ${gateway}`} (${grpc.status[code]}): ${message}`)
+      yield* metrics.refusedStream(grpc.status[code])
+      yield* closeWith(call, code, message)
+      return undefined
+    })
+
+  const token = bearerToken(call.metadata.get("authorization")[0])
+  const authenticated = yield* authenticator.authenticate(token, peer).pipe(Effect.result)
+  if (Result.isFailure(authenticated)) return yield* refuse(AUTH_CODES[authenticated.failure._tag], authenticated.failure.message)
+  const grant = authenticated.success
+
   // A client that opens streams and never asks would otherwise hold them (and their memory) forever.
   const taken = yield* Queue.take(requests).pipe(Effect.option, Effect.timeoutOption(limits.firstRequestTimeoutMs))
   if (Option.isNone(taken)) {
-    const reason = `no request within ${limits.firstRequestTimeoutMs / 1000} s of opening the stream; agentgateway subscribes at once`
-    yield* Effect.logWarning(`closed xDS stream from ${call.getPeer()} (DEADLINE_EXCEEDED): ${reason}`)
-    yield* metrics.refusedStream("DEADLINE_EXCEEDED")
-    return yield* closeWith(call, grpc.status.DEADLINE_EXCEEDED, reason).pipe(Effect.as(undefined))
+    return yield* refuse(
+      grpc.status.DEADLINE_EXCEEDED,
+      `no request within ${limits.firstRequestTimeoutMs / 1000} s of opening the stream; agentgateway subscribes at once`
+    )
   }
   if (Option.isNone(taken.value)) return undefined
   const first = taken.value.value
-  const authenticator = yield* XdsAuthenticator
-  const peer = call.getPeer()
   const named = gatewayOf(first.node)
-  if (typeof named === "string") {
-    yield* Effect.logWarning(`refused xDS stream from ${peer}: ${named}`)
-    yield* metrics.refusedStream("INVALID_ARGUMENT")
-    return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, named).pipe(Effect.as(undefined))
-  }
+  if (typeof named === "string") return yield* refuse(grpc.status.INVALID_ARGUMENT, named)
   const { gateway } = named
   // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
-  const verdict = yield* authenticator.authorize(bearerToken(call.metadata.get("authorization")[0]), gateway).pipe(Effect.result)
-  if (Result.isFailure(verdict)) {
-    const error = verdict.failure
-    const code = AUTH_CODES[error._tag]
-    yield* Effect.logWarning(`refused xDS stream from ${peer} for gateway ${gateway} (${grpc.status[code]}): ${error.message}`)
-    yield* metrics.refusedStream(grpc.status[code])
-    return yield* closeWith(call, code, error.message).pipe(Effect.as(undefined))
-  }
+  const permitted = yield* grant.permits(gateway).pipe(Effect.result)
+  if (Result.isFailure(permitted)) return yield* refuse(grpc.status.PERMISSION_DENIED, permitted.failure.message, gateway)
   return {
     gateway,
     nodeId: nodeIdOf(first.node!),
-    who: verdict.success,
+    grant,
+    recheck: authenticator.reauthenticate(token, peer),
     request: { ...first, node: undefined }
   }
 })
@@ -111,12 +117,12 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, l
 
   const opened = yield* open(call, requests, limits)
   if (opened === undefined) return
-  const { gateway, nodeId, who } = opened
+  const { gateway, nodeId } = opened
   yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
   yield* Effect.addFinalizer(() =>
     dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
   )
-  yield* Effect.logInfo(`proxy connected as ${who}`)
+  yield* Effect.logInfo(`proxy connected as ${opened.grant.who}`)
 
   const published = yield* store.current
   if (!published.snapshot.gateways.has(gateway)) {
@@ -190,9 +196,16 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, l
   )
   const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
   let serving = true
-  yield* Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
-    Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more)))))
+  const serve = Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
+    Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more))))),
+    Effect.as(undefined)
   )
+  const closing = yield* Effect.raceFirst(serve, streamLifetime(opened.grant, gateway, limits, opened.recheck))
+  if (closing !== undefined) {
+    const message = `closed xDS stream of node ${nodeId} for gateway ${gateway} (${closing.code}): ${closing.reason}`
+    yield* closing.code === "UNAVAILABLE" ? Effect.logInfo(message) : Effect.logWarning(message)
+    return yield* closeWith(call, grpc.status[closing.code], closing.reason)
+  }
   if (serving) call.end()
 }, (effect, call: Call, streamId: string, _limits: StreamLimits) =>
   effect.pipe(
