@@ -113,3 +113,13 @@ export const isLoopbackAddress = (address: string): boolean => {
   const host = address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase()
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
+
+/**
+ * Why file mode will not serve xDS on `address` unless told to (undefined when it is loopback):
+ * without authentication, any client that reaches the port can read every Gateway's configuration.
+ */
+export const unauthenticatedXdsProblem = (address: string): string | undefined =>
+  isLoopbackAddress(address) ? undefined : `--xds-address ${address} is not a loopback address, and file mode does not authenticate xDS clients (any client that reaches it can read every Gateway's configuration); give --xds-allow-unauthenticated to serve it anyway on a trusted network, or a loopback address such as 127.0.0.1:9978`
+
+export const unauthenticatedXdsWarning = (address: string) =>
+  `xDS on ${address} is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata`

@@ -1,8 +1,9 @@
 // xDS authentication with real tokens: in Kubernetes mode every stream must
 // present a ServiceAccount token for audience agentgateway, reviewed by the
 // harness API server, and reads only its own Gateway. File mode stays open on
-// loopback, and serves TLS when given a certificate.
+// loopback (elsewhere only when told so), and serves TLS when given a certificate.
 import * as grpc from "@grpc/grpc-js"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -235,6 +236,40 @@ describe("file mode", () => {
     const plaintext = connect(address, "mcp-gateway", "default", { channelOptions: { "grpc.initial_reconnect_backoff_ms": 100 } })
     await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(plaintext.resourceHoldings().size).toBe(0)
+  })
+
+  it("refuses to serve files on a non-loopback address unless told to, and then warns", async () => {
+    const serve = (...args: Array<string>) =>
+      spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", ...args], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    const refused = serve("--xds-address", "0.0.0.0:0")
+    let refusal = ""
+    refused.stderr.on("data", (chunk) => (refusal += chunk))
+    const code = await new Promise<number | null>((resolve) => refused.on("exit", resolve))
+    expect(code).toBe(2)
+    expect(refusal).toBe(
+      "agentplane: --xds-address 0.0.0.0:0 is not a loopback address, and file mode does not authenticate xDS clients (any client that reaches it can read every Gateway's configuration); give --xds-allow-unauthenticated to serve it anyway on a trusted network, or a loopback address such as 127.0.0.1:9978\n"
+    )
+
+    const allowed = serve("--xds-address", "0.0.0.0:0", "--xds-allow-unauthenticated", "--log-format", "json")
+    let stderr = ""
+    allowed.stderr.on("data", (chunk) => (stderr += chunk))
+    try {
+      const deadline = Date.now() + 20_000
+      while (!stderr.includes("xDS server listening") && Date.now() < deadline && allowed.exitCode === null) await new Promise((r) => setTimeout(r, 100))
+      expect(stderr).toContain("xDS server listening")
+      const warning = stderr.split("\n").find((line) => line.includes("--xds-allow-unauthenticated"))
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: "WARN",
+        message: "xDS on 0.0.0.0:0 is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata"
+      })
+    } finally {
+      allowed.kill("SIGTERM")
+    }
+    // Loopback needs no flag, and a cluster needs none either.
+    expect(spawnSync(process.execPath, ["src/cli.ts", "serve", "--kube", "--xds-allow-unauthenticated"], { encoding: "utf8" }).stderr)
+      .toBe("agentplane: --xds-allow-unauthenticated is for --from: in a cluster every xDS stream is authenticated\n")
   })
 
   it("refuses to start with a certificate that does not match its key", async () => {
