@@ -17,6 +17,7 @@ import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { kubeServeLayer, serveLayer } from "./main.ts"
 import { renderContents } from "./render.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
+import { unauthenticatedXdsProblem, unauthenticatedXdsWarning } from "./xds/auth.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
 import { XdsListenError, XdsServer, XdsTlsError } from "./xds/server.ts"
 
@@ -125,6 +126,10 @@ const serve = Command.make(
       Flag.withDefault("enabled")
     ),
     xdsAddress: Flag.String("xds-address").pipe(Flag.withDescription("HOST:PORT for delta xDS"), Flag.withDefault("127.0.0.1:9978")),
+    xdsAllowUnauthenticated: Flag.Boolean("xds-allow-unauthenticated").pipe(
+      Flag.withDescription("Serving manifests: serve xDS on an --xds-address other than loopback, although file mode authenticates no client"),
+      Flag.withDefault(false)
+    ),
     xdsTlsCert: Flag.String("xds-tls-cert").pipe(
       Flag.withDescription("Serve xDS over TLS with this certificate chain (PEM; re-read every minute), with --xds-tls-key"),
       Flag.optional
@@ -163,6 +168,12 @@ const serve = Command.make(
     const badInput = addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
       addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095")
     if (badInput !== undefined) return yield* usageError(badInput)
+    if (!fromFiles && flags.xdsAllowUnauthenticated) {
+      return yield* usageError("--xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated")
+    }
+    const unauthenticated = !fromFiles || flags.xdsAllowUnauthenticated ? undefined : unauthenticatedXdsProblem(flags.xdsAddress)
+    if (unauthenticated !== undefined) return yield* usageError(unauthenticated)
+    if (flags.xdsAllowUnauthenticated) yield* Effect.logWarning(unauthenticatedXdsWarning(flags.xdsAddress))
     const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
     if ((certFile === undefined) !== (keyFile === undefined)) return yield* usageError("--xds-tls-cert and --xds-tls-key go together")
     if (caFile !== undefined && certFile === undefined) return yield* usageError("--xds-tls-ca needs --xds-tls-cert and --xds-tls-key")

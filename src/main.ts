@@ -16,6 +16,7 @@ import { XdsAuthenticator } from "./xds/auth.ts"
 import { DataPlane } from "./xds/dataPlane.ts"
 import { XdsServer } from "./xds/server.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
+import type { StreamLimits } from "./xds/limits.ts"
 import type { XdsTls } from "./xds/tls.ts"
 import type { ClusterOptions } from "./kube/clusterParts.ts"
 
@@ -26,6 +27,8 @@ export interface ServeOptions extends TranslateOptions {
   readonly adminAddress: string
   /** When false, nothing is programmed and no status is written (the integration is switched off). */
   readonly agentgateway?: boolean
+  /** How xDS streams are timed (defaults in `xds/limits.ts`); tests shorten them. */
+  readonly xdsStreamLimits?: Partial<StreamLimits>
 }
 
 export interface FileServeOptions extends ServeOptions {
@@ -84,7 +87,7 @@ export const compose = <E, R, EA, RA>(
   background: Layer.Layer<never, E, R>,
   authenticator: Layer.Layer<XdsAuthenticator, EA, RA>
 ) =>
-  XdsServer.layer(options.xdsAddress, options.xdsTls).pipe(
+  XdsServer.layer(options.xdsAddress, options.xdsTls, options.xdsStreamLimits).pipe(
     Layer.provide(Layer.merge(background, authenticator)),
     Layer.provideMerge(AdminServer.layer(options.adminAddress)),
     Layer.provideMerge(core)

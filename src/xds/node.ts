@@ -1,28 +1,39 @@
 // Which gateway a proxy serves, from the Node it sends on its first request.
+// Only the few fields we need are read, and each is bounded: the node is
+// chosen by the client, and in a cluster it is read before the client has
+// been allowed anything but naming its Gateway.
 import type { Node } from "../gen/envoy/config/core/v3/base.ts"
-
-export interface ProxyIdentity {
-  /** `namespace/name` of the Gateway. */
-  readonly gateway: string
-  readonly nodeId: string
-}
+import { clip, MAX_GATEWAY_NAME_CHARS, MAX_NAMESPACE_CHARS, MAX_NODE_ID_CHARS } from "./limits.ts"
 
 const text = (value: unknown): string | undefined => typeof value === "string" && value !== "" ? value : undefined
 
+/** Longer names cannot be a Gateway's, and the value is not echoed: it may be megabytes. */
+const tooLong = (what: "namespace" | "Gateway name", from: string, length: number, max: number) =>
+  `the ${what} in ${from} is ${length} characters long, more than the ${max} a Kubernetes ${what} can have: start the proxy with GATEWAY and NAMESPACE naming its Gateway`
+
+const checked = (namespace: string, name: string, from: string): { readonly gateway: string } | string => {
+  if (namespace.length > MAX_NAMESPACE_CHARS) return tooLong("namespace", from, namespace.length, MAX_NAMESPACE_CHARS)
+  if (name.length > MAX_GATEWAY_NAME_CHARS) return tooLong("Gateway name", from, name.length, MAX_GATEWAY_NAME_CHARS)
+  return { gateway: `${namespace}/${name}` }
+}
+
 /**
- * `GATEWAY_NAME` + `NAMESPACE` from the node metadata, falling back to
- * `role` (`<namespace>~<gateway>`). Returns a message saying what is missing.
+ * `namespace/name` of the Gateway: `GATEWAY_NAME` + `NAMESPACE` from the node metadata, falling
+ * back to `role` (`<namespace>~<gateway>`). Returns a message saying what is missing or wrong.
  */
-export const identify = (node: Node | undefined): ProxyIdentity | string => {
+export const gatewayOf = (node: Node | undefined): { readonly gateway: string } | string => {
   if (node === undefined) return "the first request of a stream must carry the node; is this an agentgateway proxy?"
   const metadata: Record<string, unknown> = node.metadata ?? {}
   const name = text(metadata["GATEWAY_NAME"])
   const namespace = text(metadata["NAMESPACE"])
-  if (name !== undefined && namespace !== undefined) return { gateway: `${namespace}/${name}`, nodeId: node.id }
+  if (name !== undefined && namespace !== undefined) return checked(namespace, name, "node metadata NAMESPACE/GATEWAY_NAME")
   const role = text(metadata["role"])
   const split = role?.indexOf("~") ?? -1
   if (role !== undefined && split > 0 && split < role.length - 1) {
-    return { gateway: `${role.slice(0, split)}/${role.slice(split + 1)}`, nodeId: node.id }
+    return checked(role.slice(0, split), role.slice(split + 1), "node metadata role")
   }
-  return `node "${node.id}" names no gateway: start the proxy with the GATEWAY and NAMESPACE environment variables set`
+  return `node "${nodeIdOf(node)}" names no gateway: start the proxy with the GATEWAY and NAMESPACE environment variables set`
 }
+
+/** The node id as agentplane keeps and logs it: clipped, with a marker when it was longer. */
+export const nodeIdOf = (node: Node): string => clip(node.id, MAX_NODE_ID_CHARS)

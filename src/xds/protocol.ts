@@ -1,10 +1,13 @@
 // The delta xDS protocol of one stream, as a pure reducer:
 // step(state, event) → [state, outputs]. No I/O, no clock, no randomness,
 // so every rule (wildcard subscribe, nonces, ACK, NACK, reconnect with
-// initial versions) is testable without a network.
+// initial versions) is testable without a network. State is kept only for
+// the types we serve, so that what a response costs does not grow with what
+// a client chose to subscribe to.
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
-import { parseNack, type NackEntry } from "./nack.ts"
-import { resourcesOf, type GatewayView, type VersionedResource } from "./snapshot.ts"
+import { clip, MAX_TYPE_URL_CHARS, MAX_TYPES_PER_STREAM } from "./limits.ts"
+import { type NackEntry, parseNack, withinNackBudget } from "./nack.ts"
+import { resourcesOf, SERVED_TYPE_URLS, type GatewayView, type VersionedResource } from "./snapshot.ts"
 
 /** Versions a client refused, by resource name then version, with the proxy's message. */
 export type Refusals = ReadonlyMap<string, ReadonlyMap<string, string>>
@@ -29,8 +32,10 @@ export interface StreamState {
   readonly noncePrefix: string
   readonly nonceSeq: number
   readonly view: GatewayView
-  /** Subscribed types only. */
+  /** Subscribed types we serve (at most SERVED_TYPE_URLS). */
   readonly types: ReadonlyMap<string, TypeState>
+  /** Other types the client subscribed to; each was answered once, empty. */
+  readonly unknownTypes: ReadonlySet<string>
   /** Responses not yet ACKed or NACKed, by nonce, oldest first. */
   readonly inflight: ReadonlyMap<string, InFlight>
 }
@@ -52,6 +57,8 @@ export type StreamOutput =
     readonly warnings: ReadonlyArray<NackEntry>
   }
   | { readonly _tag: "Ignored"; readonly reason: string }
+  /** The client asked for more than any proxy would: close the stream with this gRPC status. */
+  | { readonly _tag: "Refuse"; readonly code: "RESOURCE_EXHAUSTED" | "INVALID_ARGUMENT"; readonly reason: string }
 
 /** Responses kept for matching ACKs; a client this far behind has its oldest answers ignored. */
 export const MAX_IN_FLIGHT = 64
@@ -64,6 +71,7 @@ export const initialState = (noncePrefix: string, view: GatewayView): StreamStat
   nonceSeq: 0,
   view,
   types: new Map(),
+  unknownTypes: new Set(),
   inflight: new Map()
 })
 
@@ -121,7 +129,47 @@ const respond = (
   return [{ ...state, nonceSeq: state.nonceSeq + 1, inflight, types }, { _tag: "Send", response, trigger }]
 }
 
+/** An empty response to a type we do not serve, so that a client waiting for every type is not stuck; not tracked. */
+const emptyResponse = (state: StreamState, typeUrl: string): [StreamState, StreamOutput] => {
+  const nonce = `${state.noncePrefix}${state.nonceSeq + 1}`
+  const response: DeltaDiscoveryResponse = {
+    systemVersionInfo: "",
+    typeUrl,
+    nonce,
+    resources: [],
+    removedResources: [],
+    removedResourceNames: [],
+    controlPlane: undefined
+  }
+  return [{ ...state, nonceSeq: state.nonceSeq + 1 }, { _tag: "Send", response, trigger: "subscribe" }]
+}
+
+const subscribeUnknown = (state: StreamState, typeUrl: string): [StreamState, ReadonlyArray<StreamOutput>] => {
+  if (typeUrl.length > MAX_TYPE_URL_CHARS) {
+    return [state, [{
+      _tag: "Refuse",
+      code: "INVALID_ARGUMENT",
+      reason: `type URL ${clip(typeUrl, 64)} is ${typeUrl.length} characters long; agentplane serves ${[...SERVED_TYPE_URLS].join(" and ")}`
+    }]]
+  }
+  if (state.unknownTypes.has(typeUrl)) {
+    return [state, [{ _tag: "Ignored", reason: `repeated subscription to ${typeUrl}, which agentplane does not serve` }]]
+  }
+  if (state.types.size + state.unknownTypes.size >= MAX_TYPES_PER_STREAM) {
+    return [state, [{
+      _tag: "Refuse",
+      code: "RESOURCE_EXHAUSTED",
+      reason: `the stream subscribed to more than ${MAX_TYPES_PER_STREAM} type URLs (the last ${clip(typeUrl, 64)}); agentplane serves ${
+        [...SERVED_TYPE_URLS].join(" and ")
+      }`
+    }]]
+  }
+  const [next, output] = emptyResponse({ ...state, unknownTypes: new Set(state.unknownTypes).add(typeUrl) }, typeUrl)
+  return [next, [output]]
+}
+
 const subscribe = (state: StreamState, request: DeltaDiscoveryRequest): [StreamState, ReadonlyArray<StreamOutput>] => {
+  if (!SERVED_TYPE_URLS.has(request.typeUrl)) return subscribeUnknown(state, request.typeUrl)
   const existing = state.types.get(request.typeUrl)
   const initial = new Map(Object.entries(request.initialResourceVersions))
   // A repeated subscription keeps what this stream already knows of the client.
@@ -137,15 +185,20 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
   const flight = state.inflight.get(nonce)
   const type = flight === undefined ? undefined : state.types.get(flight.typeUrl)
   if (flight === undefined || type === undefined || flight.typeUrl !== request.typeUrl) {
-    return [state, [{ _tag: "Ignored", reason: `stale or unknown nonce "${nonce}" for ${request.typeUrl}` }]]
+    return [state, [{ _tag: "Ignored", reason: `stale or unknown nonce "${clip(nonce, 64)}" for ${clip(request.typeUrl, MAX_TYPE_URL_CHARS)}` }]]
   }
   const detail = request.errorDetail === undefined ? undefined : parseNack(request.errorDetail.message)
-  const errors: Array<NackEntry> = []
+  // Only entries about what this response carried count: the rest of the text is the client's to waste.
+  const named: Array<NackEntry & { readonly warning: boolean }> = []
   if (detail?.unparsed !== undefined) {
-    for (const name of flight.sent.keys()) errors.push({ name, message: detail.unparsed })
+    for (const name of flight.sent.keys()) named.push({ name, message: detail.unparsed, warning: false })
   } else {
-    for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) errors.push(error)
+    for (const error of detail?.errors ?? []) if (flight.sent.has(error.name)) named.push({ ...error, warning: false })
+    for (const warning of detail?.warnings ?? []) if (flight.sent.has(warning.name)) named.push({ ...warning, warning: true })
   }
+  const kept = withinNackBudget(named)
+  const errors = kept.flatMap(({ message, name, warning }) => warning ? [] : [{ name, message }])
+  const warnings = kept.flatMap(({ message, name, warning }) => warning ? [{ name, message }] : [])
   const confirmed = new Map(type.confirmed)
   const refused = new Map(type.refused)
   const failed = new Map(errors.map((error) => [error.name, error.message]))
@@ -179,7 +232,7 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
     confirmed,
     refused,
     errors,
-    warnings: detail?.warnings ?? []
+    warnings
   }]]
 }
 

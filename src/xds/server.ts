@@ -2,7 +2,7 @@
 // its own fiber that feeds requests and snapshot updates through the pure
 // protocol reducer and writes what it returns.
 import * as grpc from "@grpc/grpc-js"
-import { Clock, Context, Effect, FiberSet, Layer, Queue, Result, Schema, Stream, type Cause } from "effect"
+import { Clock, Context, Effect, FiberSet, Layer, Option, Queue, Result, Schema, Stream, type Cause } from "effect"
 import { Metrics } from "../telemetry/metrics.ts"
 import { Readiness } from "../telemetry/readiness.ts"
 import {
@@ -12,7 +12,10 @@ import {
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
-import { identify } from "./node.ts"
+import { streamLifetime } from "./lifetime.ts"
+import { defaultStreamLimits, type StreamLimits } from "./limits.ts"
+import { describeNack } from "./nack.ts"
+import { gatewayOf, nodeIdOf } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
 import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
 import { SnapshotStore } from "./snapshotStore.ts"
@@ -34,11 +37,12 @@ export class XdsTlsError extends Schema.TaggedError<XdsTlsError>()("XdsTlsError"
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
-/** How a stream that fails authentication is closed; UNAVAILABLE makes the proxy retry. */
+/** How a stream that fails authentication is closed; UNAVAILABLE and RESOURCE_EXHAUSTED make the proxy retry. */
 const AUTH_CODES: Record<XdsAuthError["_tag"], grpc.status> = {
   XdsUnauthenticated: grpc.status.UNAUTHENTICATED,
   XdsPermissionDenied: grpc.status.PERMISSION_DENIED,
-  XdsAuthUnavailable: grpc.status.UNAVAILABLE
+  XdsAuthUnavailable: grpc.status.UNAVAILABLE,
+  XdsRateLimited: grpc.status.RESOURCE_EXHAUSTED
 }
 
 const closeWith = (call: Call, code: grpc.status, details: string) =>
@@ -51,11 +55,58 @@ const write = (call: Call, response: DeltaDiscoveryResponse) =>
     else call.once("drain", () => resume(Effect.void))
   })
 
-const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
+/**
+ * Opens a stream: first its credentials (before anything it sent is read), then its first
+ * request: which Gateway it names and whether the credentials may read it. Returns what the
+ * stream keeps — not the node, which the client may have made megabytes long — or undefined once
+ * the stream is closed.
+ */
+const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>, limits: StreamLimits) {
+  const metrics = yield* Metrics
+  const authenticator = yield* XdsAuthenticator
+  const peer = call.getPeer()
+  const refuse = (code: grpc.status, message: string, gateway?: string) =>
+    Effect.gen(function*() {
+      yield* Effect.logWarning(`refused xDS stream from ${peer}${gateway === undefined ? "" : ` for gateway ${gateway}`} (${grpc.status[code]}): ${message}`)
+      yield* metrics.refusedStream(grpc.status[code])
+      yield* closeWith(call, code, message)
+      return undefined
+    })
+
+  const token = bearerToken(call.metadata.get("authorization")[0])
+  const authenticated = yield* authenticator.authenticate(token, peer).pipe(Effect.result)
+  if (Result.isFailure(authenticated)) return yield* refuse(AUTH_CODES[authenticated.failure._tag], authenticated.failure.message)
+  const grant = authenticated.success
+
+  // A client that opens streams and never asks would otherwise hold them (and their memory) forever.
+  const taken = yield* Queue.take(requests).pipe(Effect.option, Effect.timeoutOption(limits.firstRequestTimeoutMs))
+  if (Option.isNone(taken)) {
+    return yield* refuse(
+      grpc.status.DEADLINE_EXCEEDED,
+      `no request within ${limits.firstRequestTimeoutMs / 1000} s of opening the stream; agentgateway subscribes at once`
+    )
+  }
+  if (Option.isNone(taken.value)) return undefined
+  const first = taken.value.value
+  const named = gatewayOf(first.node)
+  if (typeof named === "string") return yield* refuse(grpc.status.INVALID_ARGUMENT, named)
+  const { gateway } = named
+  // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
+  const permitted = yield* grant.permits(gateway).pipe(Effect.result)
+  if (Result.isFailure(permitted)) return yield* refuse(grpc.status.PERMISSION_DENIED, permitted.failure.message, gateway)
+  return {
+    gateway,
+    nodeId: nodeIdOf(first.node!),
+    grant,
+    recheck: authenticator.reauthenticate(token, peer),
+    request: { ...first, node: undefined }
+  }
+})
+
+const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, limits: StreamLimits) {
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
   const metrics = yield* Metrics
-  const authenticator = yield* XdsAuthenticator
   const peer = call.getPeer()
 
   const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
@@ -64,29 +115,14 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
   call.on("error", () => Queue.endUnsafe(requests))
   call.on("cancelled", () => Queue.endUnsafe(requests))
 
-  const first = yield* Queue.take(requests).pipe(Effect.option)
-  if (first._tag === "None") return
-  const identity = identify(first.value.node)
-  if (typeof identity === "string") {
-    yield* Effect.logWarning(`refused xDS stream from ${peer}: ${identity}`)
-    yield* metrics.refusedStream("INVALID_ARGUMENT")
-    return yield* closeWith(call, grpc.status.INVALID_ARGUMENT, identity)
-  }
-  const { gateway, nodeId } = identity
-  // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
-  const verdict = yield* authenticator.authorize(bearerToken(call.metadata.get("authorization")[0]), gateway).pipe(Effect.result)
-  if (Result.isFailure(verdict)) {
-    const error = verdict.failure
-    const code = AUTH_CODES[error._tag]
-    yield* Effect.logWarning(`refused xDS stream of node ${nodeId} for gateway ${gateway} (${grpc.status[code]}): ${error.message}`)
-    yield* metrics.refusedStream(grpc.status[code])
-    return yield* closeWith(call, code, error.message)
-  }
+  const opened = yield* open(call, requests, limits)
+  if (opened === undefined) return
+  const { gateway, nodeId } = opened
   yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
   yield* Effect.addFinalizer(() =>
     dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
   )
-  yield* Effect.logInfo(`proxy connected as ${verdict.success}`)
+  yield* Effect.logInfo(`proxy connected as ${opened.grant.who}`)
 
   const published = yield* store.current
   if (!published.snapshot.gateways.has(gateway)) {
@@ -118,28 +154,38 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
             yield* metrics.nacked(gateway, output.typeUrl, output.errors.length)
             yield* Effect.logWarning(
               `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${
-                output.errors.map((e) => `${e.name}: ${e.message}`).join("; ")
+                describeNack(output.errors)
               }`
             ).pipe(Effect.annotateLogs({ typeUrl: output.typeUrl }))
           }
-          for (const warning of output.warnings) {
-            yield* Effect.logWarning(`proxy accepted ${warning.name} with a warning: ${warning.message}`)
+          if (output.warnings.length > 0) {
+            yield* Effect.logWarning(`proxy accepted ${output.warnings.length} resource(s) with warnings: ${describeNack(output.warnings)}`)
           }
           break
         }
         case "Ignored":
           yield* Effect.logDebug(output.reason)
+          break
+        case "Refuse": {
+          yield* Effect.logWarning(`closed xDS stream of node ${nodeId} for gateway ${gateway} (${output.code}): ${output.reason}`)
+          yield* metrics.refusedStream(output.code)
+          yield* closeWith(call, grpc.status[output.code], output.reason)
+          return false
+        }
       }
+      return true
     })
 
+  /** False once the stream was closed: what the client queued meanwhile is not looked at. */
   const process = (event: StreamEvent) =>
     Effect.gen(function*() {
       const [next, outputs] = step(state, event)
       state = next
-      for (const output of outputs) yield* handle(output)
+      for (const output of outputs) if (!(yield* handle(output))) return false
+      return true
     })
 
-  yield* process({ _tag: "Request", request: first.value })
+  if (!(yield* process({ _tag: "Request", request: opened.request }))) return
 
   // Conflated by the store: a slow stream only ever holds the latest view.
   const updates = store.gatewayChanges(gateway).pipe(
@@ -149,9 +195,19 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string) {
     })
   )
   const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
-  yield* Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(Stream.runForEach(process))
-  call.end()
-}, (effect, call: Call, streamId: string) =>
+  let serving = true
+  const serve = Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
+    Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more))))),
+    Effect.as(undefined)
+  )
+  const closing = yield* Effect.raceFirst(serve, streamLifetime(opened.grant, gateway, limits, opened.recheck))
+  if (closing !== undefined) {
+    const message = `closed xDS stream of node ${nodeId} for gateway ${gateway} (${closing.code}): ${closing.reason}`
+    yield* closing.code === "UNAVAILABLE" ? Effect.logInfo(message) : Effect.logWarning(message)
+    return yield* closeWith(call, grpc.status[closing.code], closing.reason)
+  }
+  if (serving) call.end()
+}, (effect, call: Call, streamId: string, _limits: StreamLimits) =>
   effect.pipe(
     Effect.scoped,
     // On shutdown, tell the proxy to reconnect (to another replica, or to us once we are back).
@@ -164,8 +220,8 @@ export class XdsServer extends Context.Service<XdsServer, {
   /** The port actually bound (useful with port 0). */
   readonly port: number
 }>()("agentplane/xds/XdsServer") {
-  /** Plaintext HTTP/2 unless `tls` names a certificate and key. */
-  static readonly layer = (address: string, tls?: XdsTls) =>
+  /** Plaintext HTTP/2 unless `tls` names a certificate and key; `limits` time the streams. */
+  static readonly layer = (address: string, tls?: XdsTls, limits: Partial<StreamLimits> = {}) =>
     Layer.effect(
       XdsServer,
       Effect.gen(function*() {
@@ -185,6 +241,7 @@ export class XdsServer extends Context.Service<XdsServer, {
         // Made after the server, so its fibers are interrupted (and their streams closed) before the server stops.
         const run = yield* FiberSet.makeRuntime<SnapshotStore | DataPlane | Metrics | XdsAuthenticator>()
         let streams = 0
+        const streamLimits: StreamLimits = { ...defaultStreamLimits, ...limits }
         const implementation: AggregatedDiscoveryServiceServer = {
           streamAggregatedResources: (call) => {
             call.emit("error", {
@@ -195,7 +252,7 @@ export class XdsServer extends Context.Service<XdsServer, {
           },
           deltaAggregatedResources: (call) => {
             streams += 1
-            run(handleStream(call, `s${streams}`))
+            run(handleStream(call, `s${streams}`, streamLimits))
           }
         }
         server.addService(AggregatedDiscoveryServiceService, implementation)

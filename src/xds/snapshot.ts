@@ -8,6 +8,8 @@ import type { Translation } from "../translate/translate.ts"
 
 export const RESOURCE_TYPE_URL = "type.googleapis.com/agentgateway.dev.resource.Resource"
 export const ADDRESS_TYPE_URL = "type.googleapis.com/istio.workload.Address"
+/** The types agentgateway subscribes to; any other is answered once, empty. */
+export const SERVED_TYPE_URLS: ReadonlySet<string> = new Set([RESOURCE_TYPE_URL, ADDRESS_TYPE_URL])
 
 export interface VersionedResource {
   readonly name: string

@@ -1,8 +1,9 @@
 // xDS authentication with real tokens: in Kubernetes mode every stream must
 // present a ServiceAccount token for audience agentgateway, reviewed by the
 // harness API server, and reads only its own Gateway. File mode stays open on
-// loopback, and serves TLS when given a certificate.
+// loopback (elsewhere only when told so), and serves TLS when given a certificate.
 import * as grpc from "@grpc/grpc-js"
+import { spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -120,6 +121,82 @@ describe("xDS authentication in Kubernetes mode", () => {
   it("serves B to B's own token on the same server", async () => {
     await served(connect(xdsAddress, "b", "team", { token: await serviceAccountToken(kube, "team", "b") }), "bind/8080/team/b")
   })
+
+  it("refuses a stream without a token before reading its node: nothing of a 10 MB node id is logged", async () => {
+    const before = logs.length
+    const huge = connect(xdsAddress, "a", "team", { nodeId: "q".repeat(10 * 1024 * 1024) })
+    const status = await huge.closed()
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED)
+    expect(status.details).toContain("no bearer token")
+    const lines = logs.slice(before)
+    expect(lines.some((line) => line.includes("refused xDS stream from") && line.includes("(UNAUTHENTICATED): no bearer token"))).toBe(true)
+    expect(lines.some((line) => line.includes("qqqq"))).toBe(false)
+    expect(lines.join("").length).toBeLessThan(16 * 1024)
+  })
+})
+
+describe("xDS stream lifetime in Kubernetes mode", () => {
+  let short: KubeAgentplane | undefined
+  const shortLogs: Array<string> = []
+
+  beforeAll(async () => {
+    await createGateway("team", "c")
+    short = await startKubeAgentplane(cluster, {
+      identity: "auth-lifetime",
+      logger: Logger.make((options) => void shortLogs.push(String(options.message))),
+      // Longer than the API server's 10 s token cache, so that a revocation shows before the age does.
+      xdsStreamLimits: { credentialRecheckMs: 500, maxStreamAgeMs: 16_000, maxStreamAgeJitter: 0 }
+    })
+    await eventually(async () => {
+      const dump = await (await fetch(`${short!.adminUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
+      return dump.gateways.length === 4 ? true : undefined
+    }, "four programmed gateways")
+  }, 60_000)
+
+  afterAll(() => short?.runtime.dispose(), 30_000)
+
+  it("closes a stream at a credential check once its ServiceAccount is deleted", async () => {
+    const token = await serviceAccountToken(kube, "team", "c")
+    const proxy = connect(short!.xdsAddress, "c", "team", { token })
+    await served(proxy, "bind/8080/team/c")
+    const deleted = Date.now()
+    await kube.must("DELETE", "/api/v1/namespaces/team/serviceaccounts/c")
+    // The API server itself trusts a token it accepted for 10 s more (its token cache).
+    const status = await proxy.closed(14_000)
+    console.log(`revoked token: stream closed ${Date.now() - deleted} ms after its ServiceAccount was deleted (checks every 500 ms)`)
+    expect(status.code).toBe(grpc.status.UNAUTHENTICATED)
+    expect(status.details).toMatch(/^the stream's token is no longer accepted: the token was refused/)
+    expect(shortLogs.some((line) => line.includes("for gateway team/c (UNAUTHENTICATED): the stream's token is no longer accepted"))).toBe(true)
+  })
+
+  it("closes a served stream at its maximum age with UNAVAILABLE, so that the proxy reconnects", { timeout: 60_000 }, async () => {
+    const proxy = connect(short!.xdsAddress, "a", "team", { token: await serviceAccountToken(kube, "team", "a") })
+    await served(proxy, "bind/8080/team/a")
+    const opened = Date.now()
+    const status = await proxy.closed(20_000)
+    const age = Date.now() - opened
+    expect(status.code).toBe(grpc.status.UNAVAILABLE)
+    expect(status.details).toBe("the stream reached its maximum age (16 s); reconnect, resuming with initial_resource_versions")
+    expect(age).toBeLessThan(16_000 + 2_000)
+    // Resuming is cheap: a proxy that reconnects with what it holds gets nothing new.
+    const again = connect(short!.xdsAddress, "a", "team", {
+      token: await serviceAccountToken(kube, "team", "a"),
+      initialVersions: Object.fromEntries(proxy.resourceHoldings())
+    })
+    await again.until(() => again.responses.length >= 2, "the answers to the reconnected proxy's subscriptions")
+    expect(again.responses.flatMap((r) => r.resources)).toEqual([])
+  })
+
+  it("limits token reviews per peer address, and still serves a token it already knows", async () => {
+    const good = await serviceAccountToken(kube, "team", "b")
+    await served(connect(short!.xdsAddress, "b", "team", { token: good }), "bind/8080/team/b")
+    const flood = Array.from({ length: 30 }, (_, i) => connect(short!.xdsAddress, "b", "team", { token: `made-up-${i}` }))
+    const statuses = await Promise.all(flood.map((proxy) => proxy.closed()))
+    const codes = statuses.map((status) => grpc.status[status.code])
+    expect(codes.filter((code) => code === "RESOURCE_EXHAUSTED").length).toBeGreaterThanOrEqual(15)
+    expect(statuses.find((status) => status.code === grpc.status.RESOURCE_EXHAUSTED)!.details).toContain("too many token reviews for streams from 127.0.0.1")
+    await served(connect(short!.xdsAddress, "b", "team", { token: good }), "bind/8080/team/b")
+  })
 })
 
 describe("file mode", () => {
@@ -160,6 +237,40 @@ describe("file mode", () => {
     const plaintext = connect(address, "mcp-gateway", "default", { channelOptions: { "grpc.initial_reconnect_backoff_ms": 100 } })
     await new Promise((resolve) => setTimeout(resolve, 1000))
     expect(plaintext.resourceHoldings().size).toBe(0)
+  })
+
+  it("refuses to serve files on a non-loopback address unless told to, and then warns", async () => {
+    const serve = (...args: Array<string>) =>
+      spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", ...args], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    const refused = serve("--xds-address", "0.0.0.0:0")
+    let refusal = ""
+    refused.stderr.on("data", (chunk) => (refusal += chunk))
+    const code = await new Promise<number | null>((resolve) => refused.on("exit", resolve))
+    expect(code).toBe(2)
+    expect(refusal).toBe(
+      "agentplane: --xds-address 0.0.0.0:0 is not a loopback address, and file mode does not authenticate xDS clients (any client that reaches it can read every Gateway's configuration); give --xds-allow-unauthenticated to serve it anyway on a trusted network, or a loopback address such as 127.0.0.1:9978\n"
+    )
+
+    const allowed = serve("--xds-address", "0.0.0.0:0", "--xds-allow-unauthenticated", "--log-format", "json")
+    let stderr = ""
+    allowed.stderr.on("data", (chunk) => (stderr += chunk))
+    try {
+      const deadline = Date.now() + 20_000
+      while (!stderr.includes("xDS server listening") && Date.now() < deadline && allowed.exitCode === null) await new Promise((r) => setTimeout(r, 100))
+      expect(stderr).toContain("xDS server listening")
+      const warning = stderr.split("\n").find((line) => line.includes("--xds-allow-unauthenticated"))
+      expect(JSON.parse(warning!)).toMatchObject({
+        level: "WARN",
+        message: "xDS on 0.0.0.0:0 is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata"
+      })
+    } finally {
+      allowed.kill("SIGTERM")
+    }
+    // Loopback needs no flag, and a cluster needs none either.
+    expect(spawnSync(process.execPath, ["src/cli.ts", "serve", "--kube", "--xds-allow-unauthenticated"], { encoding: "utf8" }).stderr)
+      .toBe("agentplane: --xds-allow-unauthenticated is for --from: in a cluster every xDS stream is authenticated\n")
   })
 
   it("refuses to start with a certificate that does not match its key", async () => {

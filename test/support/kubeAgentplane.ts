@@ -5,6 +5,7 @@ import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import { AdminServer } from "../../src/admin/server.ts"
 import { kubeServeLayer } from "../../src/main.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
+import type { StreamLimits } from "../../src/xds/limits.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import type { Cluster } from "../harness/kube/cluster.ts"
 import type { TestProxy } from "./xdsClient.ts"
@@ -22,6 +23,8 @@ export interface KubeAgentplaneOptions {
   readonly managedXdsAddress?: string
   /** Also receives every log line. */
   readonly logger?: Logger.Logger<unknown, unknown>
+  /** xDS stream timings other than the defaults. */
+  readonly xdsStreamLimits?: Partial<StreamLimits>
 }
 
 export const startKubeAgentplane = async (cluster: Cluster, options: KubeAgentplaneOptions): Promise<KubeAgentplane> => {
@@ -31,7 +34,8 @@ export const startKubeAgentplane = async (cluster: Cluster, options: KubeAgentpl
     xdsAddress: "127.0.0.1:0",
     adminAddress: "127.0.0.1:0",
     managedXds: { address: options.managedXdsAddress ?? "agentplane.agentplane-system.svc:9978", tls: false },
-    leaderElection: { namespace: "default", name: "agentplane", identity: options.identity, leaseDurationSeconds: 4 }
+    leaderElection: { namespace: "default", name: "agentplane", identity: options.identity, leaseDurationSeconds: 4 },
+    ...(options.xdsStreamLimits === undefined ? {} : { xdsStreamLimits: options.xdsStreamLimits })
   })
   const runtime = ManagedRuntime.make(
     options.logger === undefined ? layer : layer.pipe(Layer.provide(Logger.layer([options.logger], { mergeWithExisting: true })))

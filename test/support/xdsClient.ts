@@ -19,6 +19,8 @@ export interface ProxyOptions {
   readonly judge?: (response: DeltaDiscoveryResponse) => string | undefined
   /** Metadata to send instead of the agentgateway default. */
   readonly metadata?: Record<string, string>
+  /** Node id to send instead of the agentgateway default. */
+  readonly nodeId?: string
   /** grpc-js channel options (e.g. a private subchannel pool, so that each proxy has its own connection). */
   readonly channelOptions?: grpc.ChannelOptions
   /** Sent as `authorization: Bearer …` (with `clusterid`), as agentgateway sends its XDS_AUTH_TOKEN file. */
@@ -34,8 +36,8 @@ export interface ProxyOptions {
   readonly record?: boolean
 }
 
-export const proxyNode = (gateway: string, namespace: string, metadata?: Record<string, string>) => ({
-  id: `agentgateway~127.0.0.1~${gateway}-0.${namespace}~${namespace}.svc.cluster.local`,
+export const proxyNode = (gateway: string, namespace: string, metadata?: Record<string, string>, id?: string) => ({
+  id: id ?? `agentgateway~127.0.0.1~${gateway}-0.${namespace}~${namespace}.svc.cluster.local`,
   metadata: metadata ?? {
     GATEWAY_NAME: gateway,
     NAMESPACE: namespace,
@@ -77,7 +79,7 @@ export class TestProxy {
       this.wake()
     })
     this.call.on("error", () => this.wake())
-    const node = proxyNode(options.gateway, options.namespace, options.metadata)
+    const node = proxyNode(options.gateway, options.namespace, options.metadata, options.nodeId)
     for (const typeUrl of [ADDRESS_TYPE_URL, RESOURCE_TYPE_URL]) {
       this.call.write(DeltaDiscoveryRequest.fromPartial({
         node,
