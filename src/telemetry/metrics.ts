@@ -1,17 +1,10 @@
 // Counters and histograms for Prometheus. A small registry of our own keeps
 // the exposition exact and dependency-free.
 import { Context, Effect, Layer } from "effect"
-import { SERVED_TYPE_URLS } from "../xds/snapshot.ts"
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
 type Labels = Readonly<Record<string, string>>
-
-/**
- * A client chooses the type URLs it subscribes to; label values last as long as the process, so
- * every type we do not serve shares one.
- */
-export const typeUrlLabel = (typeUrl: string): string => SERVED_TYPE_URLS.has(typeUrl) ? typeUrl : "unknown"
 
 const labelText = (labels: Labels) => {
   const entries = Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1)
@@ -92,11 +85,11 @@ export class Metrics extends Context.Service<Metrics, {
     return Metrics.of({
       pushed: (typeUrl, trigger, resources) =>
         Effect.sync(() => {
-          pushes.inc({ type_url: typeUrlLabel(typeUrl), trigger })
-          pushedResources.inc({ type_url: typeUrlLabel(typeUrl) }, resources)
+          pushes.inc({ type_url: typeUrl, trigger })
+          pushedResources.inc({ type_url: typeUrl }, resources)
         }),
       pushLatency: (seconds) => Effect.sync(() => latency.observe(seconds)),
-      nacked: (gateway, typeUrl, resources) => Effect.sync(() => nacks.inc({ gateway, type_url: typeUrlLabel(typeUrl) }, resources)),
+      nacked: (gateway, typeUrl, resources) => Effect.sync(() => nacks.inc({ gateway, type_url: typeUrl }, resources)),
       translated: Effect.sync(() => translations.inc()),
       refusedStream: (code) => Effect.sync(() => refusedStreams.inc({ code })),
       render: (gauges) =>

@@ -17,7 +17,7 @@ import { defaultStreamLimits, type StreamLimits } from "./limits.ts"
 import { describeNack } from "./nack.ts"
 import { gatewayOf, nodeIdOf } from "./node.ts"
 import { initialState, step, type StreamEvent, type StreamOutput, type StreamState } from "./protocol.ts"
-import { EMPTY_VIEW, RESOURCE_TYPE_URL } from "./snapshot.ts"
+import { EMPTY_VIEW, RESOURCE_TYPE_URL, typeUrlLabel } from "./snapshot.ts"
 import { SnapshotStore } from "./snapshotStore.ts"
 import { serverCredentials, type XdsTls } from "./tls.ts"
 
@@ -138,7 +138,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, l
       switch (output._tag) {
         case "Send": {
           yield* write(call, output.response)
-          yield* metrics.pushed(output.response.typeUrl, output.trigger, output.response.resources.length)
+          yield* metrics.pushed(typeUrlLabel(output.response.typeUrl), output.trigger, output.response.resources.length)
           if (output.trigger === "update") {
             const now = yield* Clock.currentTimeMillis
             yield* metrics.pushLatency(Math.max(0, now - publishedAt) / 1000)
@@ -151,7 +151,7 @@ const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, l
         case "Answered": {
           yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.refused, output.typeUrl === RESOURCE_TYPE_URL)
           if (output.errors.length > 0) {
-            yield* metrics.nacked(gateway, output.typeUrl, output.errors.length)
+            yield* metrics.nacked(gateway, typeUrlLabel(output.typeUrl), output.errors.length)
             yield* Effect.logWarning(
               `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${
                 describeNack(output.errors)

@@ -11,6 +11,12 @@ export const ADDRESS_TYPE_URL = "type.googleapis.com/istio.workload.Address"
 /** The types agentgateway subscribes to; any other is answered once, empty. */
 export const SERVED_TYPE_URLS: ReadonlySet<string> = new Set([RESOURCE_TYPE_URL, ADDRESS_TYPE_URL])
 
+/**
+ * The type URL as a metric label. A client chooses the type URLs it subscribes to; label values
+ * last as long as the process, so every type we do not serve shares one.
+ */
+export const typeUrlLabel = (typeUrl: string): string => SERVED_TYPE_URLS.has(typeUrl) ? typeUrl : "unknown"
+
 export interface VersionedResource {
   readonly name: string
   readonly version: string

@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { Metrics } from "../../src/telemetry/metrics.ts"
 import { MAX_NACK_TOTAL_CHARS, MAX_TYPES_PER_STREAM } from "../../src/xds/limits.ts"
 import { initialState, step, type StreamOutput, type StreamState } from "../../src/xds/protocol.ts"
-import { ADDRESS_TYPE_URL, contentVersion, type GatewayView, RESOURCE_TYPE_URL, type VersionedResource } from "../../src/xds/snapshot.ts"
+import { ADDRESS_TYPE_URL, contentVersion, type GatewayView, RESOURCE_TYPE_URL, typeUrlLabel, type VersionedResource } from "../../src/xds/snapshot.ts"
 
 const resource = (name: string, content = "1"): VersionedResource => {
   const bytes = new TextEncoder().encode(`${name}|${content}`)
@@ -115,12 +115,12 @@ describe("type URLs the reducer serves", () => {
     expect(refused?._tag === "Refuse" && refused.reason.length).toBeLessThan(300)
   })
 
-  it("keeps one metric label value for every type it does not serve", () =>
+  it("keeps one metric label value for every type the xDS server does not serve", () =>
     Effect.gen(function*() {
       const metrics = yield* Metrics
-      for (let i = 0; i < 5000; i++) yield* metrics.pushed(garbage(i), "subscribe", 0)
-      yield* metrics.pushed(RESOURCE_TYPE_URL, "subscribe", 3)
-      yield* metrics.nacked("ns/gw", garbage(1), 1)
+      for (let i = 0; i < 5000; i++) yield* metrics.pushed(typeUrlLabel(garbage(i)), "subscribe", 0)
+      yield* metrics.pushed(typeUrlLabel(RESOURCE_TYPE_URL), "subscribe", 3)
+      yield* metrics.nacked("ns/gw", typeUrlLabel(garbage(1)), 1)
       const text = yield* metrics.render([])
       expect(text).not.toContain("garbage")
       expect(text).toContain('agentplane_xds_pushes_total{trigger="subscribe",type_url="unknown"} 5000')
