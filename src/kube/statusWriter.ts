@@ -1,10 +1,12 @@
 // Writes GatewayClass and Gateway status through the status subresource:
 // only on the leader, only when something changed, keeping other
 // controllers' conditions, retrying on conflict. Managed Gateways also get
-// their addresses and their Deployment's availability. Refused resources and
-// unreadable objects also become Events.
+// their addresses and their Deployment's availability. Refused resources,
+// unreadable objects and statuses the API server refuses also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../api/source.ts"
+import { capMessage, MESSAGE_BUDGET } from "../translate/conditionMessages.ts"
+import type { Condition } from "../translate/conditions.ts"
 import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
@@ -60,6 +62,31 @@ const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): 
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
+const describeObject = (status: ObjectStatus) =>
+  "namespace" in status && status.namespace !== undefined ? `${status.namespace}/${status.name}` : status.name
+
+const capConditions = <C extends Condition>(conditions: ReadonlyArray<C>): ReadonlyArray<C> =>
+  conditions.map((c) => c.message.length <= MESSAGE_BUDGET ? c : { ...c, message: capMessage(c.message) })
+
+/**
+ * Every message within the Kubernetes limit, whatever stage wrote it: the translator already caps
+ * its own, but later stages append to messages, and one over-long message makes the API server
+ * refuse the whole status.
+ */
+const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
+  const status = entry.status as Partial<GatewayStatus> & { readonly conditions: ReadonlyArray<Condition> }
+  return {
+    ...entry,
+    status: {
+      ...status,
+      conditions: capConditions(status.conditions),
+      ...(status.listeners === undefined
+        ? {}
+        : { listeners: status.listeners.map((listener) => ({ ...listener, conditions: capConditions(listener.conditions) })) })
+    }
+  } as ObjectStatus
+}
+
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
 export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
@@ -97,7 +124,25 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   /** Each object's last computed status with what it was computed from (by identity). */
   const computed = new Map<string, Computed>()
 
-  const writeOne = Effect.fnUntraced(function*({ path, signature, status }: Computed) {
+  /** A status the API server would not store: a Warning Event on the object says why. */
+  const refused = (status: ObjectStatus, message: string) =>
+    Effect.gen(function*() {
+      yield* Effect.logWarning(`the API server refused the status of ${status.kind} ${describeObject(status)}: ${message}`)
+      yield* events.warn(
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: status.kind,
+          name: status.name,
+          ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
+        },
+        "StatusWriteFailed",
+        "WriteStatus",
+        `the API server refused agentplane's status for this ${status.kind}, so the status shown is stale: ${message}`
+      )
+    })
+
+  const writeOne = Effect.fnUntraced(function*({ path, signature, status: computedStatus }: Computed) {
+    const status = withCappedMessages(computedStatus)
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
@@ -116,14 +161,22 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
         json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: replacementPatch(live.status, merged) }
       }).pipe(
-        Effect.as(true),
-        Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
+        Effect.as("written" as const),
+        Effect.catchIf((error) => error.status === 409, () => Effect.succeed("conflict" as const)),
+        Effect.catchIf((error) => error.status === 404, () => Effect.succeed("gone" as const)),
+        // The API server refused the status itself (invalid, forbidden): retrying the same write
+        // cannot help, and a log line alone leaves the object's stale status unexplained.
+        Effect.catchIf(
+          (error) => error.status >= 400 && error.status < 500,
+          (error) => refused(status, error.message).pipe(Effect.as("refused" as const))
+        )
       )
-      if (patched) {
+      if (patched === "written") {
         remember(path, signature)
         yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
         return
       }
+      if (patched !== "conflict") return
     }
     yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
   }, (effect, { status }) =>

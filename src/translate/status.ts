@@ -1,6 +1,6 @@
 // Status of every object the translator judged, in the Gateway API's shape.
 import { describeProblem, type SourceProblem } from "../api/source.ts"
-import type { Condition } from "./conditions.ts"
+import { condition, type Condition } from "./conditions.ts"
 
 export interface RouteGroupKind {
   readonly group: string
@@ -72,7 +72,7 @@ export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): Readonl
   return [...byObject.values()].map(({ messages, ...object }) => ({
     ...object,
     status: {
-      conditions: [{ type: "Accepted", status: "False", reason: "Invalid", message: messages.join("; ") }]
+      conditions: [condition("Accepted", false, "Invalid", messages.join("; "), undefined)]
     }
   }))
 }
