@@ -16,7 +16,7 @@ import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.t
 import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { serveLayer } from "./main.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
-import { problemStatuses, sortStatuses } from "./translate/status.ts"
+import { statusesWithProblems } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
 import { worldFromObjects } from "./translate/world.ts"
 import { buildSnapshot, emptySnapshot } from "./xds/snapshot.ts"
@@ -79,7 +79,7 @@ const render = Command.make(
         `gateway ${gateway} has no configuration; programmed gateways: ${known.length === 0 ? "none" : `${known.join(", ")}; give --gateway one of them`}`
       )
     }
-    const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
+    const statuses = statusesWithProblems(translation.statuses, problems)
     yield* Console.log(JSON.stringify(configDump({ snapshot, statuses, problems }, gateway), null, 2))
     if (problems.length > 0) {
       for (const problem of problems) yield* Console.error(`agentplane: ${describeProblem(problem)}`)

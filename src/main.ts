@@ -8,7 +8,7 @@ import { Readiness } from "./admin/readiness.ts"
 import { describeProblem, Source } from "./api/source.ts"
 import { directorySource } from "./files/directorySource.ts"
 import type { TranslateOptions } from "./translate/options.ts"
-import { problemStatuses, sortStatuses } from "./translate/status.ts"
+import { statusesWithProblems } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
 import { XdsAuthenticator } from "./xds/auth.ts"
 import { DataPlane } from "./xds/dataPlane.ts"
@@ -46,7 +46,7 @@ export const reconciler = (options: ServeOptions) =>
             ? { gateways: new Map(), statuses: [] }
             : translator(update.world, options)
           yield* metrics.translated
-          const statuses = sortStatuses([...translation.statuses, ...problemStatuses(update.problems)])
+          const statuses = statusesWithProblems(translation.statuses, update.problems)
           const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)
           // Report each problem once, when it appears, not on every change.
           const now = new Set(update.problems.map(describeProblem))

@@ -30,7 +30,7 @@ export const kubeServeLayer = (options: KubeServeOptions) => {
   const deployer = options.agentgateway === false
     ? Deployer.disabled
     : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
-  const writer = statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership))
+  const writer = statusWriter(options.controllerName).pipe(Layer.provide(deployer), Layer.provide(leadership))
   const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(watchSource)), writer)
   return compose(options, background, tokenReviewAuthenticator).pipe(Layer.provide(KubeApi.layer(options.kubeconfig)))
 }

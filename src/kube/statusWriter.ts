@@ -8,6 +8,7 @@ import { describeProblem } from "../api/source.ts"
 import { capMessage, MESSAGE_BUDGET } from "../translate/conditionMessages.ts"
 import type { Condition } from "../translate/conditions.ts"
 import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
+import type { World } from "../translate/world.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
 import { gatewayWithDataPlane, proxiesByGateway } from "../xds/programmedStatus.ts"
@@ -89,7 +90,21 @@ const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
 
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
-export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
+/** The live object as the writer reads it: its version, what says whose it is, its status. */
+interface LiveObject {
+  readonly metadata: { readonly resourceVersion: string }
+  readonly spec?: { readonly controllerName?: string; readonly gatewayClassName?: string }
+  readonly status?: LiveStatus
+}
+
+/** Whether `live` belongs to this controller: a GatewayClass naming it, or a Gateway of such a class. */
+const ours = (status: ObjectStatus, live: LiveObject, world: World, controllerName: string): boolean =>
+  status.kind === "GatewayClass"
+    ? live.spec?.controllerName === controllerName
+    : world.gatewayClasses.get(live.spec?.gatewayClassName ?? "")?.spec.controllerName === controllerName
+
+/** `controllerName`: statuses are written only on GatewayClasses naming it and on their Gateways. */
+export const statusWriter = (controllerName: string) => Layer.effectDiscard(Effect.gen(function*() {
   const api = yield* KubeApi
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
@@ -141,15 +156,21 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
       )
     })
 
-  const writeOne = Effect.fnUntraced(function*({ path, signature, status: computedStatus }: Computed) {
+  const writeOne = Effect.fnUntraced(function*({ path, signature, status: computedStatus }: Computed, world: World) {
     const status = withCappedMessages(computedStatus)
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
+      const live = yield* api.request<LiveObject>("GET", path).pipe(
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
       )
       if (live === undefined) return // deleted meanwhile
+      // An object that could not be read is reported without knowing whose it is: the live object says.
+      if (!ours(status, live, world, controllerName)) {
+        remember(path, signature)
+        return
+      }
       const now = kubeTime(yield* Clock.currentTimeMillis)
-      const merged = status.kind === "Gateway"
+      // Objects that could not be read have conditions only (no listeners to merge).
+      const merged = status.kind === "Gateway" && "listeners" in status.status
         ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
         : mergeClassStatus(live.status, status.status, now)
       if (canonical(merged) === canonical(live.status ?? {})) {
@@ -233,7 +254,10 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
     const published = yield* store.current
     if (published.generation === 0) return
     const proxies = yield* dataPlane.proxies
-    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), writeOne, { concurrency: 4, discard: true })
+    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), (entry) => writeOne(entry, published.world), {
+      concurrency: 4,
+      discard: true
+    })
 
     for (const problem of published.problems) {
       if (problem.kind === undefined || problem.name === undefined) continue

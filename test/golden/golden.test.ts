@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest"
 import { configDump } from "../../src/admin/configDump.ts"
 import { emptyContents, objectsOf, readDirectory } from "../../src/files/readDirectory.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
-import { problemStatuses, sortStatuses } from "../../src/translate/status.ts"
+import { statusesWithProblems } from "../../src/translate/status.ts"
 import { translate } from "../../src/translate/translate.ts"
 import { worldFromObjects } from "../../src/translate/world.ts"
 import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
@@ -29,7 +29,7 @@ const render = async (dir: string) => {
   const problems = [...contents.problems, ...duplicates]
   const translation = translate(worldFromObjects(objects), defaultTranslateOptions)
   const snapshot = buildSnapshot(translation, emptySnapshot)
-  const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
+  const statuses = statusesWithProblems(translation.statuses, problems)
   return JSON.stringify(configDump({ snapshot, statuses, problems }), null, 2) + "\n"
 }
 

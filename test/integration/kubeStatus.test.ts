@@ -1,6 +1,7 @@
-// Status the real API server will store: a message about 1,000 Services is summarised below the
-// 32,768-character limit the Gateway API CRDs enforce, and a status the API server refuses
-// anyway becomes a Warning Event on the object instead of a log line nobody reads.
+// Status against the real API server: a message about 1,000 Services is summarised below the
+// 32,768-character limit the Gateway API CRDs enforce; a status the API server refuses anyway
+// becomes a Warning Event on the object instead of a log line nobody reads; and a Gateway whose
+// newest version agentplane cannot read is Accepted=False in the cluster as in config_dump.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
 import { condition, eventually, kubeClient, type Kube } from "../support/kube.ts"
@@ -83,5 +84,36 @@ describe("status the API server accepts", () => {
     // The status was indeed not written: only the other controller's conditions are there.
     const live = await kube.must("GET", `${GATEWAYS}/namespaces/limits/gateways/full`)
     expect(condition(live, "Accepted")).toBeUndefined()
+  }, 60_000)
+})
+
+describe("a Gateway agentplane cannot read", () => {
+  it("is Accepted=False, naming the field, in its written status and in config_dump, while its last good version serves", async () => {
+    const path = `${GATEWAYS}/namespaces/limits/gateways/drifting`
+    await kube.must("POST", `${GATEWAYS}/namespaces/limits/gateways`, gateway("limits", "drifting", "mcp"))
+    await eventually(async () => condition(await kube.must("GET", path), "Accepted")?.status === "True" ? true : undefined, "Accepted=True")
+    // The CRD lets this through; agentplane's decoding does not (a Selector needs a selector).
+    await kube.must("PATCH", path, {
+      spec: { listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp", allowedRoutes: { namespaces: { from: "Selector" } } }] }
+    }, "application/merge-patch+json")
+    const accepted = await eventually(async () => {
+      const found = condition(await kube.must("GET", path), "Accepted")
+      return found?.status === "False" ? found : undefined
+    }, "Accepted=False in the cluster", 30_000)
+    expect(accepted.reason).toBe("Invalid")
+    expect(accepted.message).toContain("spec.listeners[0].allowedRoutes.namespaces from: Selector needs a selector")
+    expect(accepted.message).toContain("its last good version is still used")
+
+    const dump = await (await fetch(`${agentplane!.adminUrl}/debug/config_dump?gateway=limits/drifting`)).json() as any
+    const entries = dump.statuses.filter((s: any) => s.kind === "Gateway" && s.name === "drifting")
+    expect(entries).toHaveLength(1)
+    const dumped = entries[0].status.conditions.find((c: any) => c.type === "Accepted")
+    expect({ status: dumped.status, reason: dumped.reason, message: dumped.message }).toEqual({
+      status: accepted.status,
+      reason: accepted.reason,
+      message: accepted.message
+    })
+    // The last good version is still served.
+    expect(dump.gateways.map((g: any) => g.gateway)).toEqual(["limits/drifting"])
   }, 60_000)
 })
