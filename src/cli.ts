@@ -47,7 +47,13 @@ const reportFailure = <A, R>(
       XdsListenError: (error) =>
         runtimeFailure(`cannot serve xDS on ${error.address}: ${error.message}; free the port or choose another with --xds-address`),
       AdminListenError: (error) =>
-        runtimeFailure(`cannot serve the admin endpoints on ${error.address}: ${error.message}; free the port or choose another with --admin-address`)
+        runtimeFailure(
+          `cannot serve the ${error.flag === "debug-address" ? "debug" : "admin"} endpoints on ${error.address}: ${error.message}; ${
+            /EADDRINUSE/.test(error.message)
+              ? `free the port or choose another with --${error.flag}`
+              : `give --${error.flag} an address of this machine, e.g. 127.0.0.1:${error.address.slice(error.address.lastIndexOf(":") + 1)}`
+          }`
+        )
     }),
     withLogFormat
   )
@@ -127,8 +133,12 @@ const serve = Command.make(
       Flag.optional
     ),
     adminAddress: Flag.String("admin-address").pipe(
-      Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
+      Flag.withDescription("HOST:PORT for /healthz, /readyz and /metrics (probes and scrapers)"),
       Flag.withDefault("127.0.0.1:9095")
+    ),
+    debugAddress: Flag.String("debug-address").pipe(
+      Flag.withDescription("HOST:PORT for /debug/config_dump; keep it on loopback (in a cluster: kubectl port-forward)"),
+      Flag.withDefault("127.0.0.1:9093")
     ),
     leaderElectionNamespace: Flag.String("leader-election-namespace").pipe(
       Flag.withDescription("Namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)"),
@@ -149,7 +159,8 @@ const serve = Command.make(
     }
     const badInput = (from === undefined ? undefined : missingPath("--from", from)) ??
       addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
-      addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095")
+      addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095") ??
+      addressProblem("debug-address", flags.debugAddress, "127.0.0.1:9093")
     if (badInput !== undefined) return yield* usageError(badInput)
     const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
     if ((certFile === undefined) !== (keyFile === undefined)) return yield* usageError("--xds-tls-cert and --xds-tls-key go together")
@@ -161,6 +172,7 @@ const serve = Command.make(
       xdsAddress: flags.xdsAddress,
       ...(xdsTls === undefined ? {} : { xdsTls }),
       adminAddress: flags.adminAddress,
+      debugAddress: flags.debugAddress,
       agentgateway: flags.agentgateway === "enabled"
     }
     const program = Effect.gen(function*() {

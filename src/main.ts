@@ -21,6 +21,8 @@ export interface ServeOptions extends TranslateOptions {
   /** Serve xDS over TLS with this certificate and key (plaintext HTTP/2 without). */
   readonly xdsTls?: XdsTls
   readonly adminAddress: string
+  /** HOST:PORT of the debug endpoints (config_dump); none: not served. */
+  readonly debugAddress?: string
   /** When false, nothing is programmed and no status is written (the integration is switched off). */
   readonly agentgateway?: boolean
 }
@@ -82,7 +84,7 @@ export const compose = <E, R, EA, RA>(
 ) =>
   XdsServer.layer(options.xdsAddress, options.xdsTls).pipe(
     Layer.provide(Layer.merge(background, authenticator)),
-    Layer.provideMerge(AdminServer.layer(options.adminAddress)),
+    Layer.provideMerge(AdminServer.layer({ address: options.adminAddress, debugAddress: options.debugAddress })),
     Layer.provideMerge(core)
   )
 

@@ -4,7 +4,7 @@
 // newest version agentplane cannot read is Accepted=False in the cluster as in config_dump.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, kubeClient, type Kube } from "../support/kube.ts"
+import { condition, eventually, installCrd, kubeClient, readYaml, type Kube } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -23,6 +23,7 @@ const gateway = (namespace: string, name: string, gatewayClassName: string) => (
 beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
+  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   for (const name of ["crowd", "limits"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
   await kube.must("POST", `${GATEWAYS}/gatewayclasses`, {
     apiVersion: "gateway.networking.k8s.io/v1",
@@ -104,7 +105,7 @@ describe("a Gateway agentplane cannot read", () => {
     expect(accepted.message).toContain("spec.listeners[0].allowedRoutes.namespaces from: Selector needs a selector")
     expect(accepted.message).toContain("its last good version is still used")
 
-    const dump = await (await fetch(`${agentplane!.adminUrl}/debug/config_dump?gateway=limits/drifting`)).json() as any
+    const dump = await (await fetch(`${agentplane!.debugUrl}/debug/config_dump?gateway=limits/drifting`)).json() as any
     const entries = dump.statuses.filter((s: any) => s.kind === "Gateway" && s.name === "drifting")
     expect(entries).toHaveLength(1)
     const dumped = entries[0].status.conditions.find((c: any) => c.type === "Accepted")

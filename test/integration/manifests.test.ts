@@ -311,6 +311,7 @@ describe("plain manifests (manifests/install)", () => {
       "--xds-address", "0.0.0.0:9978",
       "--xds-service-address", `agentplane.${namespace}.svc:9978`,
       "--admin-address", "0.0.0.0:9095",
+      "--debug-address", "127.0.0.1:9093",
       "--controller-name", "kgateway.dev/kgateway",
       "--agentgateway", "enabled",
       "--leader-election-namespace", namespace,
@@ -331,6 +332,13 @@ describe("plain manifests (manifests/install)", () => {
 
     const service = find<Service>(installed, "Service")
     expect(service.spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([["xds", 9978, "xds"], ["admin", 9095, "admin"]])
+  })
+
+  it("keep the debug endpoints on loopback: neither a container port nor on the Service", () => {
+    const container = containerOf(find<Deployment>(installed, "Deployment"))
+    expect(flag(container.args, "--debug-address")).toBe("127.0.0.1:9093")
+    expect(container.ports.map((p) => p.containerPort)).not.toContain(9093)
+    expect(find<Service>(installed, "Service").spec.ports.map((p) => p.port)).not.toContain(9093)
   })
 
   it("grant exactly the contract's permissions: the ClusterRole's set, and Leases only in their own namespace", () => {
@@ -372,6 +380,12 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
       expect(c["roleRef"], kind).toEqual(p["roleRef"])
       expect(c["subjects"], kind).toEqual(p["subjects"])
     }
+  })
+
+  it("serves the debug endpoints on loopback at debug.port, never on the Service", async () => {
+    const objects = await template("debug.port=19093")
+    expect(flag(containerOf(find<Deployment>(objects, "Deployment")).args, "--debug-address")).toBe("127.0.0.1:19093")
+    expect(find<Service>(objects, "Service").spec.ports.map((p) => p.port)).not.toContain(19093)
   })
 
   it("passes `--agentgateway disabled` when agentgateway.enabled=false", async () => {
@@ -478,6 +492,8 @@ describe("against a real API server", () => {
     const notes = out.slice(out.indexOf("NOTES:"))
     expect(notes).toContain(`XDS_ADDRESS=http://notes-check-agentplane.${namespace}.svc:9978`)
     for (const variable of ["GATEWAY=", "NAMESPACE=", "LOCALITY=", "XDS_AUTH_TOKEN=", "--audience agentgateway"]) expect(notes).toContain(variable)
+    expect(notes).toContain(`kubectl -n ${namespace} port-forward deploy/notes-check-agentplane 9093`)
+    expect(notes).toContain("curl http://127.0.0.1:9093/debug/config_dump")
   })
 
   it("lets the service account do its job and nothing more (SubjectAccessReview)", async () => {
