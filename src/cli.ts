@@ -15,6 +15,7 @@ import { exitCodeOf, runtimeFailure, usageError, usagePresenter } from "./cli/us
 import { emptyContents, objectsOf, readDirectory } from "./files/readDirectory.ts"
 import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { serveLayer } from "./main.ts"
+import { parseExternalNames } from "./translate/externalNames.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { statusesWithProblems } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
@@ -32,6 +33,16 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDescription("DNS suffix of in-cluster Service names"),
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
+const externalNames = Flag.String("external-names").pipe(
+  Flag.withDescription(
+    "Where ExternalName Services may point the proxy: allow (any host), deny (none), or hosts and *.domain patterns separated by commas"
+  ),
+  Flag.withDefault("allow")
+)
+
+/** What is wrong with an --external-names value, as a usage error. */
+const externalNamesProblem = (value: string, problem: string) => `--external-names ${JSON.stringify(value)}: ${problem}`
+
 /**
  * Failures a user can act on end with one readable line on stderr, not a stack trace: what went
  * wrong, and what to do about it.
@@ -68,15 +79,22 @@ const render = Command.make(
     from,
     controllerName,
     clusterDomain,
+    externalNames,
     gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway (NAMESPACE/NAME)"), Flag.optional)
   },
   Effect.fn(function*(flags) {
     const missing = missingPath("--from", flags.from)
     if (missing !== undefined) return yield* usageError(missing)
+    const policy = parseExternalNames(flags.externalNames)
+    if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
     const contents = yield* readDirectory(flags.from, emptyContents)
     const { objects, problems: duplicateProblems } = objectsOf(contents)
     const problems = [...contents.problems, ...duplicateProblems]
-    const translation = translate(worldFromObjects(objects), flags)
+    const translation = translate(worldFromObjects(objects), {
+      controllerName: flags.controllerName,
+      clusterDomain: flags.clusterDomain,
+      externalNames: policy
+    })
     const snapshot = buildSnapshot(translation, emptySnapshot)
     const gateway = Option.getOrUndefined(flags.gateway)
     if (gateway !== undefined && !snapshot.gateways.has(gateway)) {
@@ -114,6 +132,7 @@ const serve = Command.make(
     kubeconfig: Flag.String("kubeconfig").pipe(Flag.withDescription("kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"), Flag.optional),
     controllerName,
     clusterDomain,
+    externalNames,
     agentgateway: Flag.Literals("agentgateway", ["enabled", "disabled"]).pipe(
       Flag.withDescription("Program agentgateway Gateways (disabled: serve nothing and write no status)"),
       Flag.withDefault("enabled")
@@ -162,6 +181,8 @@ const serve = Command.make(
       addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095") ??
       addressProblem("debug-address", flags.debugAddress, "127.0.0.1:9093")
     if (badInput !== undefined) return yield* usageError(badInput)
+    const policy = parseExternalNames(flags.externalNames)
+    if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
     const [certFile, keyFile, caFile] = [flags.xdsTlsCert, flags.xdsTlsKey, flags.xdsTlsCa].map(Option.getOrUndefined)
     if ((certFile === undefined) !== (keyFile === undefined)) return yield* usageError("--xds-tls-cert and --xds-tls-key go together")
     if (caFile !== undefined && certFile === undefined) return yield* usageError("--xds-tls-ca needs --xds-tls-cert and --xds-tls-key")
@@ -169,6 +190,7 @@ const serve = Command.make(
     const options = {
       controllerName: flags.controllerName,
       clusterDomain: flags.clusterDomain,
+      externalNames: policy,
       xdsAddress: flags.xdsAddress,
       ...(xdsTls === undefined ? {} : { xdsTls }),
       adminAddress: flags.adminAddress,

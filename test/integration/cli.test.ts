@@ -46,6 +46,18 @@ describe("agentplane render", () => {
     expect(result.stderr).toContain("broken.yaml (document 1): Gateway default/broken spec.listeners[0].name")
   })
 
+  it("with --external-names deny, leaves out the quick start's ExternalName Services, naming each and its host", () => {
+    const result = cli("render", "--from", "manifests/examples", "--gateway", "quickstart/quickstart", "--external-names", "deny")
+    expect(result.status, result.stderr).toBe(0)
+    const status = JSON.parse(result.stdout).statuses.find((s: any) => s.kind === "Gateway" && s.name === "quickstart").status
+    expect(status.listeners[0].attachedRoutes).toBe(0)
+    const resolved = status.listeners[0].conditions.find((c: any) => c.type === "ResolvedRefs")
+    expect(resolved).toMatchObject({ status: "False", reason: "InvalidServices" })
+    expect(resolved.message).toBe(
+      `2 Services have spec.externalName "localhost" is refused: ExternalName targets are not allowed here (--external-names deny); use a Service with pods or endpoints in the cluster: quickstart/alpha, quickstart/beta`
+    )
+  })
+
   it("refuses a missing directory as a usage error, in one line naming the path", () => {
     const result = cli("render", "--from", join(temp, "missing"))
     expect(result.status).toBe(2)
@@ -113,7 +125,9 @@ describe("errors on the command line", () => {
       { args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"], says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978` },
       { args: ["serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:99999"], says: `--admin-address "127.0.0.1:99999" is not HOST:PORT` },
       { args: ["serve", "--from", "manifests/examples", "--debug-address", "0.0.0.0"], says: `--debug-address "0.0.0.0" is not HOST:PORT with a port from 0 to 65535; give e.g. --debug-address 127.0.0.1:9093` },
-      { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a directory of manifests" }
+      { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a directory of manifests" },
+      { args: ["serve", "--from", "manifests/examples", "--external-names", "*foo"], says: `--external-names "*foo": "*foo" is neither a host nor a *.domain pattern; give allow, deny, or hosts and patterns separated by commas, e.g. localhost,*.example.com` },
+      { args: ["render", "--from", "manifests/examples", "--external-names", "nope!"], says: `--external-names "nope!": "nope!" is neither a host nor a *.domain pattern` }
     ]
     for (const { args, says } of cases) {
       const result = usage(...args)

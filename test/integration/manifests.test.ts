@@ -174,6 +174,7 @@ const customValues = [
   "resources.limits.memory=1Gi",
   "controllerName=example.com/agentplane",
   "logLevel=debug",
+  "externalNames=localhost\\,*.example.com",
   "xds.port=19978",
   "service.type=NodePort",
   "podAnnotations.team=ai",
@@ -313,6 +314,7 @@ describe("plain manifests (manifests/install)", () => {
       "--admin-address", "0.0.0.0:9095",
       "--debug-address", "127.0.0.1:9093",
       "--controller-name", "kgateway.dev/kgateway",
+      "--external-names", "allow",
       "--agentgateway", "enabled",
       "--leader-election-namespace", namespace,
       "--log-level", "info",
@@ -405,6 +407,7 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     expect(container.resources).toEqual({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } })
     expect(flag(container.args, "--controller-name")).toBe("example.com/agentplane")
     expect(flag(container.args, "--log-level")).toBe("debug")
+    expect(flag(container.args, "--external-names")).toBe("localhost,*.example.com")
     expect(flag(container.args, "--xds-address")).toBe("0.0.0.0:19978")
     expect(flag(container.args, "--xds-service-address")).toBe(`agentplane.${namespace}.svc:19978`)
     expect(container.ports).toContainEqual(expect.objectContaining({ name: "xds", containerPort: 19978 }))
