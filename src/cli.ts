@@ -16,6 +16,7 @@ import { emptyContents, readManifests } from "./files/readManifests.ts"
 import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { kubeServeLayer, serveLayer } from "./main.ts"
 import { renderContents } from "./render.ts"
+import { parseExternalNames } from "./translate/externalNames.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { unauthenticatedXdsProblem, unauthenticatedXdsWarning } from "./xds/auth.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
@@ -47,6 +48,16 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDescription("DNS suffix of in-cluster Service names"),
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
+const externalNames = Flag.String("external-names").pipe(
+  Flag.withDescription(
+    "Where ExternalName Services may point the proxy: allow (any host), deny (none), or hosts and *.domain patterns separated by commas"
+  ),
+  Flag.withDefault("allow")
+)
+
+/** What is wrong with an --external-names value, as a usage error. */
+const externalNamesProblem = (value: string, problem: string) => `--external-names ${JSON.stringify(value)}: ${problem}`
+
 /**
  * Failures a user can act on end with one readable line on stderr, not a stack trace: what went
  * wrong, and what to do about it.
@@ -62,7 +73,13 @@ const reportFailure = <A, R>(
       XdsListenError: (error) =>
         runtimeFailure(`cannot serve xDS on ${error.address}: ${error.message}; free the port or choose another with --xds-address`),
       AdminListenError: (error) =>
-        runtimeFailure(`cannot serve the admin endpoints on ${error.address}: ${error.message}; free the port or choose another with --admin-address`)
+        runtimeFailure(
+          `cannot serve the ${error.flag === "debug-address" ? "debug" : "admin"} endpoints on ${error.address}: ${error.message}; ${
+            /EADDRINUSE/.test(error.message)
+              ? `free the port or choose another with --${error.flag}`
+              : `give --${error.flag} an address of this machine, e.g. 127.0.0.1:${error.address.slice(error.address.lastIndexOf(":") + 1)}`
+          }`
+        )
     }),
     withLogFormat
   )
@@ -74,6 +91,7 @@ const render = Command.make(
     from: from("A manifest file or directory (repeatable; - reads standard input)"),
     controllerName,
     clusterDomain,
+    externalNames,
     gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway's resources and status (NAMESPACE/NAME)"), Flag.optional),
     output: Flag.Literals("output", ["json", "yaml"]).pipe(
       Flag.withAlias("o"),
@@ -82,9 +100,15 @@ const render = Command.make(
     )
   },
   Effect.fn(function*(flags) {
+    const policy = parseExternalNames(flags.externalNames)
+    if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
     const inputs = yield* manifestInputs(flags.paths, flags.from, "agentplane render manifests/examples")
     if (inputs === undefined) return
-    const { dump, problems, snapshot } = renderContents(yield* readManifests(inputs, emptyContents), flags)
+    const { dump, problems, snapshot } = renderContents(yield* readManifests(inputs, emptyContents), {
+      controllerName: flags.controllerName,
+      clusterDomain: flags.clusterDomain,
+      externalNames: policy
+    })
     const gateway = Option.getOrUndefined(flags.gateway)
     if (gateway !== undefined && !snapshot.gateways.has(gateway)) {
       const known = [...snapshot.gateways.keys()].sort()
@@ -121,6 +145,7 @@ const serve = Command.make(
     kubeconfig: Flag.String("kubeconfig").pipe(Flag.withDescription("kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)"), Flag.optional),
     controllerName,
     clusterDomain,
+    externalNames,
     agentgateway: Flag.Literals("agentgateway", ["enabled", "disabled"]).pipe(
       Flag.withDescription("Program agentgateway Gateways (disabled: serve nothing and write no status)"),
       Flag.withDefault("enabled")
@@ -144,8 +169,12 @@ const serve = Command.make(
       Flag.optional
     ),
     adminAddress: Flag.String("admin-address").pipe(
-      Flag.withDescription("HOST:PORT for /healthz, /readyz, /metrics, /debug/config_dump"),
+      Flag.withDescription("HOST:PORT for /healthz, /readyz and /metrics (probes and scrapers)"),
       Flag.withDefault("127.0.0.1:9095")
+    ),
+    debugAddress: Flag.String("debug-address").pipe(
+      Flag.withDescription("HOST:PORT for /debug/config_dump; keep it on loopback (in a cluster: kubectl port-forward)"),
+      Flag.withDefault("127.0.0.1:9093")
     ),
     leaderElectionNamespace: Flag.String("leader-election-namespace").pipe(
       Flag.withDescription("Namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)"),
@@ -166,8 +195,11 @@ const serve = Command.make(
       return yield* usageError("nothing to serve: name manifests (a file or directory, e.g. agentplane serve manifests/examples) or give --kube (the Kubernetes API)")
     }
     const badInput = addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
-      addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095")
+      addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095") ??
+      addressProblem("debug-address", flags.debugAddress, "127.0.0.1:9093")
     if (badInput !== undefined) return yield* usageError(badInput)
+    const policy = parseExternalNames(flags.externalNames)
+    if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
     if (!fromFiles && flags.xdsAllowUnauthenticated) {
       return yield* usageError("--xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated")
     }
@@ -181,9 +213,11 @@ const serve = Command.make(
     const options = {
       controllerName: flags.controllerName,
       clusterDomain: flags.clusterDomain,
+      externalNames: policy,
       xdsAddress: flags.xdsAddress,
       ...(xdsTls === undefined ? {} : { xdsTls }),
       adminAddress: flags.adminAddress,
+      debugAddress: flags.debugAddress,
       agentgateway: flags.agentgateway === "enabled"
     }
     const program = Effect.gen(function*() {

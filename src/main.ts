@@ -10,7 +10,7 @@ import { describeProblem, Source } from "./world/source.ts"
 import { manifestSource } from "./files/manifestSource.ts"
 import type { ManifestInput } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
-import { problemStatuses, sortStatuses } from "./translate/status.ts"
+import { statusesWithProblems } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
 import { XdsAuthenticator } from "./xds/auth.ts"
 import { DataPlane } from "./xds/dataPlane.ts"
@@ -25,6 +25,8 @@ export interface ServeOptions extends TranslateOptions {
   /** Serve xDS over TLS with this certificate and key (plaintext HTTP/2 without). */
   readonly xdsTls?: XdsTls
   readonly adminAddress: string
+  /** HOST:PORT of the debug endpoints (config_dump); none: not served. */
+  readonly debugAddress?: string
   /** When false, nothing is programmed and no status is written (the integration is switched off). */
   readonly agentgateway?: boolean
   /** How xDS streams are timed (defaults in `xds/limits.ts`); tests shorten them. */
@@ -53,7 +55,7 @@ export const reconciler = (options: ServeOptions) =>
             ? { gateways: new Map(), statuses: [] }
             : translator(update.world, options)
           yield* metrics.translated
-          const statuses = sortStatuses([...translation.statuses, ...problemStatuses(update.problems)])
+          const statuses = statusesWithProblems(translation.statuses, update.problems)
           const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)
           // Report each problem once, when it appears, not on every change.
           const now = new Set(update.problems.map(describeProblem))
@@ -89,7 +91,7 @@ export const compose = <E, R, EA, RA>(
 ) =>
   XdsServer.layer(options.xdsAddress, options.xdsTls, options.xdsStreamLimits).pipe(
     Layer.provide(Layer.merge(background, authenticator)),
-    Layer.provideMerge(AdminServer.layer(options.adminAddress)),
+    Layer.provideMerge(AdminServer.layer({ address: options.adminAddress, debugAddress: options.debugAddress })),
     Layer.provideMerge(core)
   )
 

@@ -6,7 +6,7 @@ import type { SourceProblem } from "./world/source.ts"
 import { missingClassProblems } from "./files/missingClasses.ts"
 import { type ManifestContents, objectsOf } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
-import { problemStatuses, sortStatuses } from "./translate/status.ts"
+import { statusesWithProblems } from "./translate/status.ts"
 import { translate } from "./translate/translate.ts"
 import { worldFromObjects } from "./world/world.ts"
 import { buildSnapshot, emptySnapshot, type Snapshot } from "./xds/snapshot.ts"
@@ -28,6 +28,6 @@ export const renderContents = (contents: ManifestContents, options: TranslateOpt
   const problems = [...contents.problems, ...duplicates, ...missingClassProblems(world, (key) => gatewayFiles.get(key) ?? "")]
   const translation = translate(world, options)
   const snapshot = buildSnapshot(translation, emptySnapshot)
-  const statuses = sortStatuses([...translation.statuses, ...problemStatuses(problems)])
+  const statuses = statusesWithProblems(translation.statuses, problems)
   return { snapshot, problems, dump: (gateway) => configDump({ snapshot, statuses, problems }, gateway) }
 }

@@ -15,6 +15,8 @@ import { tokenReviewAuthenticator } from "./tokenReview.ts"
 import { watchSource } from "./watchSource.ts"
 
 export interface ClusterOptions {
+  /** Only GatewayClasses of this controller, and their Gateways, get status written. */
+  readonly controllerName: string
   readonly kubeconfig: string | undefined
   readonly leaderElection: LeaderElectionOptions
   /** How the proxies agentplane deploys reach its xDS server (through its Service). */
@@ -31,7 +33,7 @@ export const clusterParts = (options: ClusterOptions) => {
     : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
   return {
     source: watchSource,
-    writers: statusWriter.pipe(Layer.provide(deployer), Layer.provide(leadership)),
+    writers: statusWriter(options.controllerName).pipe(Layer.provide(deployer), Layer.provide(leadership)),
     authenticator: tokenReviewAuthenticator,
     api: KubeApi.layer(options.kubeconfig)
   }

@@ -1,11 +1,14 @@
 // Writes GatewayClass and Gateway status through the status subresource:
 // only on the leader, only when something changed, keeping other
 // controllers' conditions, retrying on conflict. Managed Gateways also get
-// their addresses and their Deployment's availability. Refused resources and
-// unreadable objects also become Events.
+// their addresses and their Deployment's availability. Refused resources,
+// unreadable objects and statuses the API server refuses also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../world/source.ts"
+import { capMessage, MESSAGE_BUDGET } from "../translate/conditionMessages.ts"
+import type { Condition } from "../translate/conditions.ts"
 import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
+import type { World } from "../world/world.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
 import { gatewayWithDataPlane, proxiesByGateway } from "../xds/programmedStatus.ts"
@@ -60,9 +63,48 @@ const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): 
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
+const describeObject = (status: ObjectStatus) =>
+  "namespace" in status && status.namespace !== undefined ? `${status.namespace}/${status.name}` : status.name
+
+const capConditions = <C extends Condition>(conditions: ReadonlyArray<C>): ReadonlyArray<C> =>
+  conditions.map((c) => c.message.length <= MESSAGE_BUDGET ? c : { ...c, message: capMessage(c.message) })
+
+/**
+ * Every message within the Kubernetes limit, whatever stage wrote it: the translator already caps
+ * its own, but later stages append to messages, and one over-long message makes the API server
+ * refuse the whole status.
+ */
+const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
+  const status = entry.status as Partial<GatewayStatus> & { readonly conditions: ReadonlyArray<Condition> }
+  return {
+    ...entry,
+    status: {
+      ...status,
+      conditions: capConditions(status.conditions),
+      ...(status.listeners === undefined
+        ? {}
+        : { listeners: status.listeners.map((listener) => ({ ...listener, conditions: capConditions(listener.conditions) })) })
+    }
+  } as ObjectStatus
+}
+
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
-export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
+/** The live object as the writer reads it: its version, what says whose it is, its status. */
+interface LiveObject {
+  readonly metadata: { readonly resourceVersion: string }
+  readonly spec?: { readonly controllerName?: string; readonly gatewayClassName?: string }
+  readonly status?: LiveStatus
+}
+
+/** Whether `live` belongs to this controller: a GatewayClass naming it, or a Gateway of such a class. */
+const ours = (status: ObjectStatus, live: LiveObject, world: World, controllerName: string): boolean =>
+  status.kind === "GatewayClass"
+    ? live.spec?.controllerName === controllerName
+    : world.gatewayClasses.get(live.spec?.gatewayClassName ?? "")?.spec.controllerName === controllerName
+
+/** `controllerName`: statuses are written only on GatewayClasses naming it and on their Gateways. */
+export const statusWriter = (controllerName: string) => Layer.effectDiscard(Effect.gen(function*() {
   const api = yield* KubeApi
   const store = yield* SnapshotStore
   const dataPlane = yield* DataPlane
@@ -97,14 +139,38 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
   /** Each object's last computed status with what it was computed from (by identity). */
   const computed = new Map<string, Computed>()
 
-  const writeOne = Effect.fnUntraced(function*({ path, signature, status }: Computed) {
+  /** A status the API server would not store: a Warning Event on the object says why. */
+  const refused = (status: ObjectStatus, message: string) =>
+    Effect.gen(function*() {
+      yield* Effect.logWarning(`the API server refused the status of ${status.kind} ${describeObject(status)}: ${message}`)
+      yield* events.warn(
+        {
+          apiVersion: "gateway.networking.k8s.io/v1",
+          kind: status.kind,
+          name: status.name,
+          ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
+        },
+        "StatusWriteFailed",
+        "WriteStatus",
+        `the API server refused agentplane's status for this ${status.kind}, so the status shown is stale: ${message}`
+      )
+    })
+
+  const writeOne = Effect.fnUntraced(function*({ path, signature, status: computedStatus }: Computed, world: World) {
+    const status = withCappedMessages(computedStatus)
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const live = yield* api.request<{ metadata: { resourceVersion: string }; status?: LiveStatus }>("GET", path).pipe(
+      const live = yield* api.request<LiveObject>("GET", path).pipe(
         Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
       )
       if (live === undefined) return // deleted meanwhile
+      // An object that could not be read is reported without knowing whose it is: the live object says.
+      if (!ours(status, live, world, controllerName)) {
+        remember(path, signature)
+        return
+      }
       const now = kubeTime(yield* Clock.currentTimeMillis)
-      const merged = status.kind === "Gateway"
+      // Objects that could not be read have conditions only (no listeners to merge).
+      const merged = status.kind === "Gateway" && "listeners" in status.status
         ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
         : mergeClassStatus(live.status, status.status, now)
       if (canonical(merged) === canonical(live.status ?? {})) {
@@ -116,14 +182,22 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
         // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
         json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: replacementPatch(live.status, merged) }
       }).pipe(
-        Effect.as(true),
-        Effect.catchIf((error) => error.status === 409, () => Effect.succeed(false))
+        Effect.as("written" as const),
+        Effect.catchIf((error) => error.status === 409, () => Effect.succeed("conflict" as const)),
+        Effect.catchIf((error) => error.status === 404, () => Effect.succeed("gone" as const)),
+        // The API server refused the status itself (invalid, forbidden): retrying the same write
+        // cannot help, and a log line alone leaves the object's stale status unexplained.
+        Effect.catchIf(
+          (error) => error.status >= 400 && error.status < 500,
+          (error) => refused(status, error.message).pipe(Effect.as("refused" as const))
+        )
       )
-      if (patched) {
+      if (patched === "written") {
         remember(path, signature)
         yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
         return
       }
+      if (patched !== "conflict") return
     }
     yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
   }, (effect, { status }) =>
@@ -180,7 +254,10 @@ export const statusWriter = Layer.effectDiscard(Effect.gen(function*() {
     const published = yield* store.current
     if (published.generation === 0) return
     const proxies = yield* dataPlane.proxies
-    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), writeOne, { concurrency: 4, discard: true })
+    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), (entry) => writeOne(entry, published.world), {
+      concurrency: 4,
+      discard: true
+    })
 
     for (const problem of published.problems) {
       if (problem.kind === undefined || problem.name === undefined) continue

@@ -1,5 +1,7 @@
 // Gateway API conditions as plain data. lastTransitionTime is left to the
 // writer that persists them: the translator has no clock.
+import { capMessage } from "./conditionMessages.ts"
+
 export interface Condition {
   readonly type: string
   readonly status: "True" | "False" | "Unknown"
@@ -8,6 +10,7 @@ export interface Condition {
   readonly observedGeneration?: number
 }
 
+/** Messages are capped, so that no condition is ever too long for Kubernetes to store. */
 export const condition = (
   type: string,
   ok: boolean,
@@ -18,6 +21,6 @@ export const condition = (
   type,
   status: ok ? "True" : "False",
   reason,
-  message,
+  message: capMessage(message),
   ...(generation === undefined ? {} : { observedGeneration: generation })
 })

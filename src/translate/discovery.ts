@@ -2,6 +2,7 @@
 import { isIP } from "node:net"
 import type { Service, ServicePort } from "../api/core.ts"
 import { namespaceOf } from "../api/meta.ts"
+import { allowExternalNames, describePolicy, externalNameRefusal } from "./externalNames.ts"
 import { mcpTargetName, serviceBackendKey } from "./names.ts"
 import type { TranslateOptions } from "./options.ts"
 
@@ -81,13 +82,24 @@ const protocolsKey = (protocols: ReadonlySet<BackendProtocol>): string => {
   return key
 }
 
+/** What of the options discovery depends on, built once per options object. */
+const optionsKeys = new WeakMap<TranslateOptions, string>()
+const optionsKey = (options: TranslateOptions): string => {
+  let key = optionsKeys.get(options)
+  if (key === undefined) {
+    key = `${options.clusterDomain}|${describePolicy(options.externalNames ?? allowExternalNames)}`
+    optionsKeys.set(options, key)
+  }
+  return key
+}
+
 /** Every agent backend a Service offers, for the protocols asked for (cached per Service object). */
 export const discoverService = (
   service: Service,
   protocols: ReadonlySet<BackendProtocol>,
   options: TranslateOptions
 ): Discovery => {
-  const key = `${protocolsKey(protocols)}|${options.clusterDomain}`
+  const key = `${protocolsKey(protocols)}|${optionsKey(options)}`
   let byKey = discoveries.get(service)
   if (byKey === undefined) {
     byKey = new Map()
@@ -135,6 +147,11 @@ const examineService = (
         ? "is empty on an ExternalName Service; set the DNS name the Service points to"
         : `"${service.spec.externalName}" is neither a DNS name nor an IP address; set the host the Service points to`
     )
+    return { backends: [], problems }
+  }
+  const refusal = external ? externalNameRefusal(options.externalNames ?? allowExternalNames, service.spec.externalName!) : undefined
+  if (refusal !== undefined) {
+    problem("spec.externalName", refusal)
     return { backends: [], problems }
   }
   const headless = service.spec.clusterIP === "None"

@@ -1,6 +1,6 @@
 // Status of every object the translator judged, in the Gateway API's shape.
 import { describeProblem, type SourceProblem } from "../world/source.ts"
-import type { Condition } from "./conditions.ts"
+import { condition, type Condition } from "./conditions.ts"
 
 export interface RouteGroupKind {
   readonly group: string
@@ -54,6 +54,33 @@ export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArr
     .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
     .map(({ status }) => status)
 
+/**
+ * Every object's status once, with the problems of reading it in its Accepted condition: an
+ * object whose newest version could not be read (or that is defined twice) is `Accepted=False`
+ * even while an earlier version is served, so `render`, `config_dump` and the status written to
+ * the cluster all say what is wrong with it. Objects with nothing else to report get an entry of
+ * their own. Entries without problems are kept as they are (the same objects).
+ */
+export const statusesWithProblems = (
+  statuses: ReadonlyArray<ObjectStatus>,
+  problems: ReadonlyArray<SourceProblem>
+): ReadonlyArray<ObjectStatus> => {
+  const unread = problemStatuses(problems)
+  if (unread.length === 0) return statuses
+  const byKey = new Map(unread.map((entry) => [statusKey(entry), entry]))
+  const merged = statuses.map((entry) => {
+    const problem = byKey.get(statusKey(entry))
+    if (problem === undefined) return entry
+    byKey.delete(statusKey(entry))
+    const accepted = problem.status.conditions[0]!
+    return {
+      ...entry,
+      status: { ...entry.status, conditions: [accepted, ...entry.status.conditions.filter((c) => c.type !== "Accepted")] }
+    } as ObjectStatus
+  })
+  return sortStatuses([...merged, ...byKey.values()])
+}
+
 /** Statuses for input objects that could not be read, naming the field and the fix. */
 export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ObjectStatus> => {
   const byObject = new Map<string, { kind: string; namespace?: string; name: string; messages: Array<string> }>()
@@ -72,7 +99,7 @@ export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): Readonl
   return [...byObject.values()].map(({ messages, ...object }) => ({
     ...object,
     status: {
-      conditions: [{ type: "Accepted", status: "False", reason: "Invalid", message: messages.join("; ") }]
+      conditions: [condition("Accepted", false, "Invalid", messages.join("; "), undefined)]
     }
   }))
 }

@@ -4,6 +4,7 @@
 import type { Service } from "../api/core.ts"
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
 import { namespaceOf } from "../api/meta.ts"
+import { describeServiceProblems, listNames } from "./conditionMessages.ts"
 import { condition, type Condition } from "./conditions.ts"
 import type { DiscoveryProblem } from "./discovery.ts"
 import { judgeListeners, listenerKindOf, supportedKinds } from "./listeners.ts"
@@ -29,10 +30,6 @@ const sortedUnique = (resources: ReadonlyArray<NamedResource>): ReadonlyArray<Na
   for (const resource of resources) byName.set(resource.name, resource)
   return [...byName.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 }
-
-/** Sorted, so that the message does not depend on the order objects arrived in. */
-const describeProblems = (problems: ReadonlyArray<DiscoveryProblem>): string =>
-  problems.map((p) => `Service ${p.namespace}/${p.service}: ${p.field} ${p.message}`).sort().join("; ")
 
 interface GatewayResult {
   readonly resources: ReadonlyArray<NamedResource> | undefined
@@ -61,14 +58,6 @@ const rejectedGateway = (gateway: Gateway, reason: string, message: string): Gat
   }
 }
 
-/** At most this many names in a condition message (Kubernetes caps messages at 32 KiB). */
-const LISTED_NAMES = 20
-
-const listNames = (names: ReadonlyArray<string>) =>
-  names.length <= LISTED_NAMES
-    ? names.join(", ")
-    : `${names.slice(0, LISTED_NAMES).join(", ")} and ${names.length - LISTED_NAMES} more`
-
 interface Discovered {
   readonly resources: ReadonlyArray<NamedResource>
   readonly problems: ReadonlyArray<DiscoveryProblem>
@@ -93,7 +82,7 @@ const discoveryConditions = (
   ),
   resolved: discovered.problems.length === 0
     ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation)
-    : condition("ResolvedRefs", false, "InvalidServices", describeProblems(discovered.problems), generation)
+    : condition("ResolvedRefs", false, "InvalidServices", describeServiceProblems(discovered.problems), generation)
 })
 
 /** `admitted[i]` are the Services listener i admits. */

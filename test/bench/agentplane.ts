@@ -66,11 +66,13 @@ const NODE_FLAGS = (process.env["BENCH_NODE_FLAGS"] ?? "--max-semi-space-size=4"
 export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<RunningAgentplane> => {
   const xdsPort = await freePort()
   const adminPort = await freePort()
+  const debugPort = await freePort()
   let output = ""
   const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS,
     "src/cli.ts", "serve", ...args,
     "--xds-address", `127.0.0.1:${xdsPort}`,
     "--admin-address", `127.0.0.1:${adminPort}`,
+    "--debug-address", `127.0.0.1:${debugPort}`,
     "--log-level", "warn"
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
   child.stdout!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)))

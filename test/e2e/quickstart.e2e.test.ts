@@ -37,7 +37,7 @@ const readinessOf = (line: string): Readiness => {
 }
 
 /** The fixed ports the quick start uses: its servers, agentplane's defaults, the gateway, the proxy's defaults. */
-const FIXED_PORTS = [3000, 3001, 3002, 9978, 9095, 15000, 15020, 15021]
+const FIXED_PORTS = [3000, 3001, 3002, 9978, 9095, 9093, 15000, 15020, 15021]
 
 const lines = quickStartLines()
 /** Created by the quick start's `echo … > agentgateway.yaml`; removed afterwards unless it was there before. */

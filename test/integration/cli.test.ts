@@ -48,6 +48,18 @@ describe("agentplane render", () => {
     expect(result.stderr).toContain("broken.yaml (document 1): Gateway default/broken spec.listeners[0].name")
   })
 
+  it("with --external-names deny, leaves out the quick start's ExternalName Services, naming each and its host", () => {
+    const result = cli("render", "--from", "manifests/examples", "--gateway", "quickstart/quickstart", "--external-names", "deny")
+    expect(result.status, result.stderr).toBe(0)
+    const status = JSON.parse(result.stdout).statuses.find((s: any) => s.kind === "Gateway" && s.name === "quickstart").status
+    expect(status.listeners[0].attachedRoutes).toBe(0)
+    const resolved = status.listeners[0].conditions.find((c: any) => c.type === "ResolvedRefs")
+    expect(resolved).toMatchObject({ status: "False", reason: "InvalidServices" })
+    expect(resolved.message).toBe(
+      `2 Services have spec.externalName "localhost" is refused: ExternalName targets are not allowed here (--external-names deny); use a Service with pods or endpoints in the cluster: quickstart/alpha, quickstart/beta`
+    )
+  })
+
   it("refuses a missing path as a usage error, in one line naming the path", () => {
     const result = cli("render", "--from", join(temp, "missing"))
     expect(result.status).toBe(2)
@@ -134,7 +146,7 @@ describe("agentplane serve", () => {
   it("serves, prints the proxy environment per gateway, and shuts down cleanly on SIGTERM", async () => {
     const child = spawn(
       process.execPath,
-      ["src/cli.ts", "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"],
+      ["src/cli.ts", "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let stdout = ""
@@ -156,7 +168,7 @@ describe("agentplane serve", () => {
     expect(half.status).toBe(2)
     expect(half.stderr).toContain("--xds-tls-cert and --xds-tls-key go together")
     const missing = cli(
-      "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0",
+      "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0",
       "--xds-tls-cert", join(temp, "missing.crt"), "--xds-tls-key", join(temp, "missing.key")
     )
     expect(missing.status).toBe(2)
@@ -188,9 +200,12 @@ describe("errors on the command line", () => {
     const cases = [
       { args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"], says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978` },
       { args: ["serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:99999"], says: `--admin-address "127.0.0.1:99999" is not HOST:PORT` },
+      { args: ["serve", "--from", "manifests/examples", "--debug-address", "0.0.0.0"], says: `--debug-address "0.0.0.0" is not HOST:PORT with a port from 0 to 65535; give e.g. --debug-address 127.0.0.1:9093` },
       { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
       { args: ["serve", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
-      { args: ["serve", "manifests/examples", "--kube"], says: "manifests and --kube exclude each other" }
+      { args: ["serve", "manifests/examples", "--kube"], says: "manifests and --kube exclude each other" },
+      { args: ["serve", "--from", "manifests/examples", "--external-names", "*foo"], says: `--external-names "*foo": "*foo" is neither a host nor a *.domain pattern; give allow, deny, or hosts and patterns separated by commas, e.g. localhost,*.example.com` },
+      { args: ["render", "--from", "manifests/examples", "--external-names", "nope!"], says: `--external-names "nope!": "nope!" is neither a host nor a *.domain pattern` }
     ]
     for (const { args, says } of cases) {
       const result = usage(...args)
@@ -210,9 +225,30 @@ describe("errors on the command line", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const port = (server.address() as { port: number }).port
     try {
-      const result = await runUntilExit(["serve", "--from", "manifests/examples", "--xds-address", `127.0.0.1:${port}`, "--admin-address", "127.0.0.1:0"])
+      const result = await runUntilExit(["serve", "--from", "manifests/examples", "--xds-address", `127.0.0.1:${port}`, "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"])
       expect(result.code).toBe(1)
       expect(result.stderr).toMatch(new RegExp(`^agentplane: cannot serve xDS on 127\\.0\\.0\\.1:${port}: .*; free the port or choose another with --xds-address$`, "m"))
+    } finally {
+      server.close()
+    }
+  })
+
+  it("an admin or debug address this machine does not have is one line naming the flag and the fix, exit code 1", async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as { port: number }).port
+    try {
+      const base = ["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0"]
+      for (const [args, line] of [
+        [["--admin-address", "256.1.1.1:9095", "--debug-address", "127.0.0.1:0"], /^agentplane: cannot serve the admin endpoints on 256\.1\.1\.1:9095: .*ENOTFOUND.*; give --admin-address an address of this machine, e\.g\. 127\.0\.0\.1:9095$/],
+        [["--admin-address", "127.0.0.1:0", "--debug-address", "192.0.2.1:9093"], /^agentplane: cannot serve the debug endpoints on 192\.0\.2\.1:9093: .*EADDRNOTAVAIL.*; give --debug-address an address of this machine, e\.g\. 127\.0\.0\.1:9093$/],
+        [["--admin-address", "127.0.0.1:0", "--debug-address", `127.0.0.1:${port}`], new RegExp(`^agentplane: cannot serve the debug endpoints on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*; free the port or choose another with --debug-address$`)]
+      ] as const) {
+        const result = await runUntilExit([...base, ...args])
+        const lines = result.stderr.trimEnd().split("\n").filter((l) => l.startsWith("agentplane: ") || !l.startsWith("{"))
+        expect({ args, code: result.code, lines: lines.length }).toEqual({ args, code: 1, lines: 1 })
+        expect(lines[0]).toMatch(line)
+      }
     } finally {
       server.close()
     }
@@ -231,7 +267,7 @@ describe("errors on the command line", () => {
 describe("--log-format", () => {
   /** The first log line `serve` writes (a pipe: JSON by default). */
   const firstLogLine = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-    const result = await runUntil(["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", ...args], env, (stderr) => stderr.includes("\n"))
+    const result = await runUntil(["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args], env, (stderr) => stderr.includes("\n"))
     return result.stderr.split("\n")[0]!
   }
 

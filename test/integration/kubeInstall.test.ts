@@ -41,7 +41,7 @@ const startInstance = (name: string) => {
   const child = spawn(process.execPath, [
     "src/cli.ts", "serve", "--kube", "--kubeconfig", kubeconfig,
     "--leader-election-namespace", NAMESPACE, "--lease-duration", String(LEASE_SECONDS),
-    "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"
+    "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"
   ], { env: { ...process.env, POD_NAME: name, POD_NAMESPACE: NAMESPACE }, stdio: ["ignore", "pipe", "pipe"] })
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))

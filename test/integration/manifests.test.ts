@@ -174,6 +174,7 @@ const customValues = [
   "resources.limits.memory=1Gi",
   "controllerName=example.com/agentplane",
   "logLevel=debug",
+  "externalNames=localhost\\,*.example.com",
   "xds.port=19978",
   "service.type=NodePort",
   "podAnnotations.team=ai",
@@ -311,7 +312,9 @@ describe("plain manifests (manifests/install)", () => {
       "--xds-address", "0.0.0.0:9978",
       "--xds-service-address", `agentplane.${namespace}.svc:9978`,
       "--admin-address", "0.0.0.0:9095",
+      "--debug-address", "127.0.0.1:9093",
       "--controller-name", "kgateway.dev/kgateway",
+      "--external-names", "allow",
       "--agentgateway", "enabled",
       "--leader-election-namespace", namespace,
       "--log-level", "info",
@@ -331,6 +334,13 @@ describe("plain manifests (manifests/install)", () => {
 
     const service = find<Service>(installed, "Service")
     expect(service.spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([["xds", 9978, "xds"], ["admin", 9095, "admin"]])
+  })
+
+  it("keep the debug endpoints on loopback: neither a container port nor on the Service", () => {
+    const container = containerOf(find<Deployment>(installed, "Deployment"))
+    expect(flag(container.args, "--debug-address")).toBe("127.0.0.1:9093")
+    expect(container.ports.map((p) => p.containerPort)).not.toContain(9093)
+    expect(find<Service>(installed, "Service").spec.ports.map((p) => p.port)).not.toContain(9093)
   })
 
   it("grant exactly the contract's permissions: the ClusterRole's set, and Leases only in their own namespace", () => {
@@ -374,6 +384,12 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     }
   })
 
+  it("serves the debug endpoints on loopback at debug.port, never on the Service", async () => {
+    const objects = await template("debug.port=19093")
+    expect(flag(containerOf(find<Deployment>(objects, "Deployment")).args, "--debug-address")).toBe("127.0.0.1:19093")
+    expect(find<Service>(objects, "Service").spec.ports.map((p) => p.port)).not.toContain(19093)
+  })
+
   it("passes `--agentgateway disabled` when agentgateway.enabled=false", async () => {
     const args = containerOf(find<Deployment>(await template("agentgateway.enabled=false"), "Deployment")).args
     expect(flag(args, "--agentgateway")).toBe("disabled")
@@ -391,6 +407,7 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     expect(container.resources).toEqual({ requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "1", memory: "1Gi" } })
     expect(flag(container.args, "--controller-name")).toBe("example.com/agentplane")
     expect(flag(container.args, "--log-level")).toBe("debug")
+    expect(flag(container.args, "--external-names")).toBe("localhost,*.example.com")
     expect(flag(container.args, "--xds-address")).toBe("0.0.0.0:19978")
     expect(flag(container.args, "--xds-service-address")).toBe(`agentplane.${namespace}.svc:19978`)
     expect(container.ports).toContainEqual(expect.objectContaining({ name: "xds", containerPort: 19978 }))
@@ -478,6 +495,8 @@ describe("against a real API server", () => {
     const notes = out.slice(out.indexOf("NOTES:"))
     expect(notes).toContain(`XDS_ADDRESS=http://notes-check-agentplane.${namespace}.svc:9978`)
     for (const variable of ["GATEWAY=", "NAMESPACE=", "LOCALITY=", "XDS_AUTH_TOKEN=", "--audience agentgateway"]) expect(notes).toContain(variable)
+    expect(notes).toContain(`kubectl -n ${namespace} port-forward deploy/notes-check-agentplane 9093`)
+    expect(notes).toContain("curl http://127.0.0.1:9093/debug/config_dump")
   })
 
   it("lets the service account do its job and nothing more (SubjectAccessReview)", async () => {

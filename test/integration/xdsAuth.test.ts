@@ -26,6 +26,7 @@ let kube: Kube
 let agentplane: KubeAgentplane | undefined
 let xdsAddress: string
 let adminUrl: string
+let debugUrl: string
 const logs: Array<string> = []
 const proxies: Array<TestProxy> = []
 
@@ -71,9 +72,10 @@ beforeAll(async () => {
   agentplane = await startKubeAgentplane(cluster, { identity: "auth-test", logger: capture })
   xdsAddress = agentplane.xdsAddress
   adminUrl = agentplane.adminUrl
+  debugUrl = agentplane.debugUrl
   // Every Gateway programmed before proxies connect.
   await eventually(async () => {
-    const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
+    const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
     return dump.gateways.length === 3 ? true : undefined
   }, "three programmed gateways")
 }, 45 * 60_000)

@@ -32,6 +32,7 @@ let dir: string
 let runtime: ManagedRuntime.ManagedRuntime<XdsServer | AdminServer, unknown>
 let xdsAddress: string
 let adminUrl: string
+let debugUrl: string
 const proxies: Array<TestProxy> = []
 
 const connect = (options: Omit<ConstructorParameters<typeof TestProxy>[0], "address">) => {
@@ -47,19 +48,21 @@ const rewrite = (file: string, edit: (text: string) => string) => {
   writeFileSync(path, edit(readFileSync(path, "utf8")))
 }
 
-const dump = async () => (await fetch(`${adminUrl}/debug/config_dump`)).json() as Promise<any>
+const dump = async () => (await fetch(`${debugUrl}/debug/config_dump`)).json() as Promise<any>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "agentplane-xds-"))
   cpSync("manifests/examples", dir, { recursive: true })
   runtime = ManagedRuntime.make(
-    serveLayer({ ...defaultTranslateOptions, inputs: [directoryInput(dir)], xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0" })
+    serveLayer({ ...defaultTranslateOptions, inputs: [directoryInput(dir)], xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0", debugAddress: "127.0.0.1:0" })
   )
   const ports = await runtime.runPromise(Effect.gen(function*() {
-    return { xds: (yield* XdsServer).port, admin: (yield* AdminServer).port }
+    const admin = yield* AdminServer
+    return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
   }))
   xdsAddress = `127.0.0.1:${ports.xds}`
   adminUrl = `http://127.0.0.1:${ports.admin}`
+  debugUrl = `http://127.0.0.1:${ports.debug}`
 })
 
 afterAll(async () => {

@@ -14,6 +14,8 @@ export interface KubeAgentplane {
   readonly runtime: ManagedRuntime.ManagedRuntime<XdsServer | AdminServer, unknown>
   readonly xdsAddress: string
   readonly adminUrl: string
+  /** Where /debug/config_dump is served. */
+  readonly debugUrl: string
 }
 
 export interface KubeAgentplaneOptions {
@@ -33,6 +35,7 @@ export const startKubeAgentplane = async (cluster: Cluster, options: KubeAgentpl
     kubeconfig: cluster.kubeconfigPath,
     xdsAddress: "127.0.0.1:0",
     adminAddress: "127.0.0.1:0",
+    debugAddress: "127.0.0.1:0",
     managedXds: { address: options.managedXdsAddress ?? "agentplane.agentplane-system.svc:9978", tls: false },
     leaderElection: { namespace: "default", name: "agentplane", identity: options.identity, leaseDurationSeconds: 4 },
     ...(options.xdsStreamLimits === undefined ? {} : { xdsStreamLimits: options.xdsStreamLimits })
@@ -41,9 +44,15 @@ export const startKubeAgentplane = async (cluster: Cluster, options: KubeAgentpl
     options.logger === undefined ? layer : layer.pipe(Layer.provide(Logger.layer([options.logger], { mergeWithExisting: true })))
   )
   const ports = await runtime.runPromise(Effect.gen(function*() {
-    return { xds: (yield* XdsServer).port, admin: (yield* AdminServer).port }
+    const admin = yield* AdminServer
+    return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
   }))
-  return { runtime, xdsAddress: `127.0.0.1:${ports.xds}`, adminUrl: `http://127.0.0.1:${ports.admin}` }
+  return {
+    runtime,
+    xdsAddress: `127.0.0.1:${ports.xds}`,
+    adminUrl: `http://127.0.0.1:${ports.admin}`,
+    debugUrl: `http://127.0.0.1:${ports.debug}`
+  }
 }
 
 /** Closes the proxies, then agentplane, then the cluster; any of them may not have started. */

@@ -13,6 +13,8 @@ export interface Agentplane {
   readonly xdsAddress: string
   readonly xdsPort: number
   readonly adminUrl: string
+  /** Where /debug/config_dump is served (--debug-address). */
+  readonly debugUrl: string
   /** GET /debug/config_dump, parsed. Loosely typed: tests read it like a user reads the JSON. */
   readonly configDump: () => Promise<ConfigDumpJson>
   /** GET /metrics, as text. */
@@ -33,8 +35,9 @@ export interface ConfigDumpJson {
 }
 
 export const startAgentplane = async (manifestDir: string): Promise<Agentplane> => {
-  const [xdsPort, adminPort] = await freePorts(2) as [number, number]
+  const [xdsPort, adminPort, debugPort] = await freePorts(3) as [number, number, number]
   const adminUrl = `http://127.0.0.1:${adminPort}`
+  const debugUrl = `http://127.0.0.1:${debugPort}`
   const managed = await startProcess({
     name: "agentplane",
     command: process.execPath,
@@ -42,14 +45,15 @@ export const startAgentplane = async (manifestDir: string): Promise<Agentplane> 
       "src/cli.ts", "serve",
       "--from", manifestDir,
       "--xds-address", `127.0.0.1:${xdsPort}`,
-      "--admin-address", `127.0.0.1:${adminPort}`
+      "--admin-address", `127.0.0.1:${adminPort}`,
+      "--debug-address", `127.0.0.1:${debugPort}`
     ],
     cwd: REPO_ROOT,
     // /readyz answers 200 once the first configuration is published; xDS serves nothing before.
     ready: { http: `${adminUrl}/readyz` }
   })
   const get = async (path: string) => {
-    const response = await fetch(`${adminUrl}${path}`)
+    const response = await fetch(`${path.startsWith("/debug/") ? debugUrl : adminUrl}${path}`)
     if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`)
     return response
   }
@@ -58,6 +62,7 @@ export const startAgentplane = async (manifestDir: string): Promise<Agentplane> 
     xdsAddress: `127.0.0.1:${xdsPort}`,
     xdsPort,
     adminUrl,
+    debugUrl,
     configDump: async () => (await get("/debug/config_dump")).json() as Promise<ConfigDumpJson>,
     metrics: async () => (await get("/metrics")).text()
   }
