@@ -65,8 +65,13 @@ describeThroughProxies("quick start", (release) => {
   const outputs: Array<string> = []
 
   beforeAll(async () => {
+    // The previous release's processes may still be closing their ports: give them a few seconds.
+    const deadline = Date.now() + 10_000
     for (const port of FIXED_PORTS) {
-      if (await tcpAccepts(port)()) throw new Error(`port ${port} is in use: the quick start needs it (stop your own npm start, MCP servers or agentgateway first)`)
+      while (await tcpAccepts(port)()) {
+        if (Date.now() > deadline) throw new Error(`port ${port} is in use: the quick start needs it (stop your own npm start, MCP servers or agentgateway first)`)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
     }
     symlinkSync(release.binary, join(binDir, "agentgateway"), "file")
   })

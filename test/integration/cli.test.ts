@@ -113,7 +113,7 @@ describe("manifests as kubectl names them", () => {
   })
 
   it("serves - (standard input, read once) beside a watched file", async () => {
-    const child = spawn(process.execPath, ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"], {
+    const child = spawn(process.execPath, ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"], {
       stdio: ["pipe", "pipe", "ignore"]
     })
     child.stdin.end(readFileSync(examples[1]!, "utf8"))

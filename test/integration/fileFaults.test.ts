@@ -19,6 +19,7 @@ const dir = join(root, "manifests")
 const outside = join(root, "outside")
 let child: ChildProcess
 let admin = ""
+let debug = ""
 let stderr = ""
 const slowProbes: Array<number> = []
 let probing = true
@@ -27,7 +28,7 @@ let probes = 0
 const gateway = (name: string) =>
   `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n  gatewayClassName: mcp\n  listeners:\n  - name: mcp\n    port: 8080\n    protocol: kgateway.dev/mcp\n`
 
-const dump = async (): Promise<any> => (await fetch(`${admin}/debug/config_dump`)).json()
+const dump = async (): Promise<any> => (await fetch(`${debug}/debug/config_dump`)).json()
 
 const until = async <A>(what: string, check: () => Promise<A | undefined>, timeoutMs = 10_000): Promise<A> => {
   const deadline = Date.now() + timeoutMs
@@ -52,11 +53,12 @@ const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pi
 beforeAll(async () => {
   mkdirSync(outside)
   cpSync("manifests/examples", dir, { recursive: true })
-  child = spawn(process.execPath, ["src/cli.ts", "serve", dir, "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0"], {
+  child = spawn(process.execPath, ["src/cli.ts", "serve", dir, "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
   admin = await until("the admin address", async () => /admin server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
+  debug = await until("the debug address", async () => /debug server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
   await until("ready", async () => (await fetch(`${admin}/readyz`)).ok || undefined)
   // Liveness, probed throughout every fault below.
   void (async () => {

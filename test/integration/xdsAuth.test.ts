@@ -150,7 +150,7 @@ describe("xDS stream lifetime in Kubernetes mode", () => {
       xdsStreamLimits: { credentialRecheckMs: 500, maxStreamAgeMs: 16_000, maxStreamAgeJitter: 0 }
     })
     await eventually(async () => {
-      const dump = await (await fetch(`${short!.adminUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
+      const dump = await (await fetch(`${short!.debugUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
       return dump.gateways.length === 4 ? true : undefined
     }, "four programmed gateways")
   }, 60_000)
@@ -243,7 +243,7 @@ describe("file mode", () => {
 
   it("refuses to serve files on a non-loopback address unless told to, and then warns", async () => {
     const serve = (...args: Array<string>) =>
-      spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", ...args], {
+      spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args], {
         stdio: ["ignore", "pipe", "pipe"]
       })
     const refused = serve("--xds-address", "0.0.0.0:0")
@@ -272,7 +272,7 @@ describe("file mode", () => {
     }
     // Loopback needs no flag, and a cluster needs none either.
     expect(spawnSync(process.execPath, ["src/cli.ts", "serve", "--kube", "--xds-allow-unauthenticated"], { encoding: "utf8" }).stderr)
-      .toBe("agentplane: --xds-allow-unauthenticated is for --from: in a cluster every xDS stream is authenticated\n")
+      .toBe("agentplane: --xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated\n")
   })
 
   it("refuses to start with a certificate that does not match its key", async () => {

@@ -27,6 +27,7 @@ let stderr = ""
 let stderrBytes = 0
 let xdsAddress: string
 let adminUrl: string
+let debugUrl: string
 const proxies: Array<TestProxy> = []
 
 const connect = (options: Omit<ConstructorParameters<typeof TestProxy>[0], "address">) => {
@@ -96,6 +97,8 @@ beforeAll(async () => {
       "127.0.0.1:0",
       "--admin-address",
       "127.0.0.1:0",
+      "--debug-address",
+      "127.0.0.1:0",
       "--log-format",
       "json"
     ],
@@ -107,12 +110,13 @@ beforeAll(async () => {
     if (stderr.length < 4 * MB) stderr += chunk.toString("utf8")
   })
   const deadline = Date.now() + 30_000
-  while (!(/xDS server listening on [^ ]+:(\d+)/.test(stderr) && /admin server listening on (http:\/\/[^ "\\]+)/.test(stderr))) {
+  while (!(/xDS server listening on [^ ]+:(\d+)/.test(stderr) && /debug server listening on (http:\/\/[^ "\\]+)/.test(stderr))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agentplane did not start:\n${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   xdsAddress = `127.0.0.1:${/xDS server listening on [^ ]+:(\d+)/.exec(stderr)![1]}`
   adminUrl = /admin server listening on (http:\/\/[^ "\\]+)/.exec(stderr)![1]!
+  debugUrl = /debug server listening on (http:\/\/[^ "\\]+)/.exec(stderr)![1]!
   await wellBehavedServed()
 }, 60_000)
 
@@ -146,7 +150,7 @@ describe("clients with megabyte node ids", () => {
       return waited
     })
     const rssGrowth = rssBytes() - rssBefore
-    const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).text()
+    const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).text()
     const huge = (JSON.parse(dump).proxies as Array<{ nodeId: string }>).filter((p) => p.nodeId.startsWith("nnn"))
     console.log(`20 streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`)
     expect(huge).toHaveLength(20)
@@ -192,7 +196,7 @@ describe("clients with megabyte NACKs", () => {
       return waited
     })
     // While the NACKing streams are open, what they refused is in config_dump and status.
-    const dump = await (await fetch(`${adminUrl}/debug/config_dump`)).text()
+    const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).text()
     for (const close of open) close()
     console.log(`6 NACKs of 5-9 MB: ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`)
     const refused = (JSON.parse(dump).proxies as Array<{ refused: Array<unknown> }>).filter((p) => p.refused.length > 0)
