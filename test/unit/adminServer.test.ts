@@ -7,22 +7,16 @@ import { configDump, configDumpText } from "../../src/admin/configDump.ts"
 import { Metrics } from "../../src/telemetry/metrics.ts"
 import { Readiness } from "../../src/telemetry/readiness.ts"
 import { AdminServer } from "../../src/admin/server.ts"
-import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { translate } from "../../src/translate/translate.ts"
 import { worldFromObjects } from "../../src/world/world.ts"
 import { type ConnectedProxy, DataPlane } from "../../src/xds/dataPlane.ts"
 import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf } from "../../src/xds/snapshot.ts"
 import { SnapshotStore } from "../../src/xds/snapshotStore.ts"
-
-const decoded = (raw: unknown): InputObject => {
-  const outcome = decodeObject(raw)
-  if (outcome._tag !== "Decoded") throw new Error(JSON.stringify(outcome))
-  return outcome.object
-}
+import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
 const world = worldFromObjects([
-  { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } },
+  mcpGatewayClass,
   ...["a", "b"].map((name) => ({
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",

@@ -2,7 +2,6 @@
 // while an earlier version of it is served: render, config_dump and the status writer all read
 // this one list.
 import { describe, expect, it } from "vitest"
-import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import type { SourceProblem } from "../../src/world/source.ts"
 import { configDump } from "../../src/admin/configDump.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
@@ -10,15 +9,10 @@ import { statusesWithProblems, type GatewayStatus } from "../../src/translate/st
 import { translate } from "../../src/translate/translate.ts"
 import { worldFromObjects } from "../../src/world/world.ts"
 import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
-
-const decoded = (raw: unknown): InputObject => {
-  const outcome = decodeObject(raw)
-  if (outcome._tag !== "Decoded") throw new Error(JSON.stringify(outcome))
-  return outcome.object
-}
+import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
 const world = worldFromObjects([
-  { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } },
+  mcpGatewayClass,
   {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",

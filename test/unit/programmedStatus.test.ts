@@ -1,7 +1,6 @@
 // Pending → Programmed once a proxy holds every current version; refused
 // resources turn the listener's ResolvedRefs False (the Warning state).
 import { describe, expect, it } from "vitest"
-import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import type { GatewayStatus } from "../../src/translate/status.ts"
 import { translate } from "../../src/translate/translate.ts"
@@ -9,15 +8,10 @@ import { worldFromObjects } from "../../src/world/world.ts"
 import type { ConnectedProxy } from "../../src/xds/dataPlane.ts"
 import { withDataPlane } from "../../src/xds/programmedStatus.ts"
 import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf } from "../../src/xds/snapshot.ts"
-
-const decoded = (raw: unknown): InputObject => {
-  const outcome = decodeObject(raw)
-  if (outcome._tag !== "Decoded") throw new Error(JSON.stringify(outcome))
-  return outcome.object
-}
+import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
 const world = worldFromObjects([
-  { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } },
+  mcpGatewayClass,
   {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
