@@ -9,6 +9,7 @@ import { stringify } from "yaml"
 import { AdminListenError } from "./admin/server.ts"
 import { describeProblem, SourceError } from "./world/source.ts"
 import { addressProblem } from "./cli/address.ts"
+import { serveEnvironment } from "./cli/environment.ts"
 import { defaultLogFormat, LogFormatSetting, loggerLayer, withLogFormat } from "./cli/logFormat.ts"
 import { exitCodeOf, runtimeFailure, usageError, usagePresenter } from "./cli/usage.ts"
 import { readStdin, resolveInputs, withStdinText } from "./cli/manifestInputs.ts"
@@ -20,7 +21,8 @@ import { parseExternalNames } from "./translate/externalNames.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { unauthenticatedXdsProblem, unauthenticatedXdsWarning } from "./xds/auth.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
-import { XdsListenError, XdsServer, XdsTlsError } from "./xds/server.ts"
+import { XdsListenError, XdsServer } from "./xds/server.ts"
+import { XdsTlsError } from "./xds/tls.ts"
 
 /** Manifests, as kubectl names them: positional paths and -f/--from, repeatable, `-` for standard input. */
 const paths = Argument.String("path").pipe(
@@ -189,7 +191,7 @@ const serve = Command.make(
   Effect.fn(function*(flags) {
     const named = [...flags.paths, ...flags.from]
     const fromFiles = named.length > 0
-    const inCluster = process.env["KUBERNETES_SERVICE_HOST"] !== undefined || process.env["KUBECONFIG"] !== undefined
+    const { inCluster, podName, podNamespace } = yield* serveEnvironment
     if (fromFiles && flags.kube) return yield* usageError("manifests and --kube exclude each other: serve either files or the cluster")
     if (!fromFiles && !flags.kube && !inCluster) {
       return yield* usageError("nothing to serve: name manifests (a file or directory, e.g. agentplane serve manifests/examples) or give --kube (the Kubernetes API)")
@@ -251,15 +253,15 @@ const serve = Command.make(
     yield* program.pipe(Effect.provide(kubeServeLayer({
       ...options,
       managedXds: {
-        address: Option.getOrUndefined(flags.xdsServiceAddress) ?? `agentplane.${process.env["POD_NAMESPACE"] ?? "agentplane-system"}.svc:${xdsPort}`,
+        address: Option.getOrUndefined(flags.xdsServiceAddress) ?? `agentplane.${podNamespace ?? "agentplane-system"}.svc:${xdsPort}`,
         tls: xdsTls !== undefined,
         ...(rootCa === undefined ? {} : { rootCa })
       },
       kubeconfig: Option.getOrUndefined(flags.kubeconfig),
       leaderElection: {
-        namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? process.env["POD_NAMESPACE"] ?? "default",
+        namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? podNamespace ?? "default",
         name: flags.leaderElectionId,
-        identity: process.env["POD_NAME"] ?? `${hostname()}-${process.pid}`,
+        identity: podName ?? `${hostname()}-${process.pid}`,
         leaseDurationSeconds: flags.leaseDuration
       }
     })))

@@ -2,7 +2,7 @@
 // KubeConfig (@kubernetes/client-node), requests over undici on pooled
 // connections. Informers use the same KubeConfig.
 import { KubeConfig } from "@kubernetes/client-node"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import { fetch } from "undici"
 import { kubeConnections } from "./kubeConnections.ts"
 
@@ -19,10 +19,12 @@ export class KubeConfigError extends Schema.TaggedError<KubeConfigError>()("Kube
   message: Schema.String
 }) {}
 
-export interface KubeStatus {
-  readonly reason?: string
-  readonly message?: string
-}
+/** The body of most failed requests: a `v1 Status` (a few answers are plain text instead). */
+const KubeStatus = Schema.Struct({
+  reason: Schema.optionalKey(Schema.String),
+  message: Schema.optionalKey(Schema.String)
+})
+const decodeStatus = Schema.decodeUnknownOption(Schema.fromJsonString(KubeStatus))
 
 export type RequestBody =
   | { readonly contentType: "application/json" | "application/merge-patch+json"; readonly json: unknown }
@@ -72,29 +74,22 @@ export class KubeApi extends Context.Service<KubeApi, {
               })
               const text = await response.text()
               if (!response.ok) {
-                // Errors are usually a Status object, but not always (a plain "404 page not found").
-                let status: KubeStatus = {}
-                try {
-                  status = JSON.parse(text) as KubeStatus
-                } catch {}
-                throw {
+                const status = Option.getOrElse(decodeStatus(text), () => ({}) as typeof KubeStatus.Type)
+                throw new KubeApiError({
+                  method,
+                  path,
                   status: response.status,
                   reason: status.reason ?? response.statusText,
                   message: status.message ?? `${response.status} ${response.statusText}: ${text.trim()}`
-                }
+                })
               }
               return (text === "" ? undefined : JSON.parse(text)) as A
             }),
-            catch: (cause) => {
-              const failure = cause as { status?: number; reason?: string; message?: string }
-              return new KubeApiError({
-                method,
-                path,
-                status: failure.status ?? 0,
-                reason: failure.reason ?? "Unreachable",
-                message: failure.message ?? String(cause)
-              })
-            }
+            // A refusal is already a KubeApiError; anything else means the server was not reached.
+            catch: (cause) =>
+              cause instanceof KubeApiError
+                ? cause
+                : new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: cause instanceof Error ? cause.message : String(cause) })
           })
         return KubeApi.of({ config, request })
       })

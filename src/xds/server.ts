@@ -30,10 +30,6 @@ export class XdsListenError extends Schema.TaggedError<XdsListenError>()("XdsLis
   message: Schema.String
 }) {}
 
-/** The certificate or key given for xDS TLS cannot be used. */
-export class XdsTlsError extends Schema.TaggedError<XdsTlsError>()("XdsTlsError", {
-  message: Schema.String
-}) {}
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
@@ -89,8 +85,8 @@ const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<Del
   if (Option.isNone(taken.value)) return undefined
   const first = taken.value.value
   const named = gatewayOf(first.node)
-  if (typeof named === "string") return yield* refuse(grpc.status.INVALID_ARGUMENT, named)
-  const { gateway } = named
+  if (Result.isFailure(named)) return yield* refuse(grpc.status.INVALID_ARGUMENT, named.failure.message)
+  const { gateway } = named.success
   // Before anything is sent: a proxy may only ever see its own Gateway's configuration.
   const permitted = yield* grant.permits(gateway).pipe(Effect.result)
   if (Result.isFailure(permitted)) return yield* refuse(grpc.status.PERMISSION_DENIED, permitted.failure.message, gateway)
@@ -256,7 +252,7 @@ export class XdsServer extends Context.Service<XdsServer, {
           }
         }
         server.addService(AggregatedDiscoveryServiceService, implementation)
-        const credentials = yield* serverCredentials(tls).pipe(Effect.mapError((message) => new XdsTlsError({ message })))
+        const credentials = yield* serverCredentials(tls)
         const port = yield* Effect.callback<number, XdsListenError>((resume) => {
           server.bindAsync(address, credentials, (error, port) => {
             if (error !== null) resume(Effect.fail(new XdsListenError({ address, message: error.message })))

@@ -1,36 +1,40 @@
 // Node identity, clipping and NACK parsing: small pure pieces of the xDS server.
+import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { Node } from "../../src/gen/envoy/config/core/v3/base.ts"
 import { describeNack, DROPPED_NACK_MESSAGE, parseNack, withinNackBudget } from "../../src/xds/nack.ts"
 import { clip } from "../../src/xds/limits.ts"
 import { gatewayOf, nodeIdOf } from "../../src/xds/node.ts"
 
+/** The Gateway named, or the refusal's message. */
+const named = (node: Node | undefined) => Result.match(gatewayOf(node), { onSuccess: (value) => value, onFailure: (error) => error.message })
+
 describe("gatewayOf", () => {
   it("reads GATEWAY_NAME and NAMESPACE from the node metadata", () => {
-    expect(gatewayOf(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "gw", NAMESPACE: "ns", role: "x~y" } })))
+    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "gw", NAMESPACE: "ns", role: "x~y" } })))
       .toEqual({ gateway: "ns/gw" })
   })
   it("falls back to role, split at the first ~", () => {
-    expect(gatewayOf(Node.fromPartial({ id: "n", metadata: { role: "ns~gw~extra" } }))).toEqual({ gateway: "ns/gw~extra" })
+    expect(named(Node.fromPartial({ id: "n", metadata: { role: "ns~gw~extra" } }))).toEqual({ gateway: "ns/gw~extra" })
   })
   it("explains what is missing", () => {
-    expect(gatewayOf(undefined)).toMatch(/must carry the node/)
-    expect(gatewayOf(Node.fromPartial({ id: "n", metadata: { NAMESPACE: "ns" } }))).toMatch(/GATEWAY and NAMESPACE/)
-    expect(gatewayOf(Node.fromPartial({ id: "n", metadata: { role: "~gw" } }))).toMatch(/names no gateway/)
+    expect(named(undefined)).toMatch(/must carry the node/)
+    expect(named(Node.fromPartial({ id: "n", metadata: { NAMESPACE: "ns" } }))).toMatch(/GATEWAY and NAMESPACE/)
+    expect(named(Node.fromPartial({ id: "n", metadata: { role: "~gw" } }))).toMatch(/names no gateway/)
   })
   it("refuses names no Kubernetes object can have, without echoing them", () => {
     const huge = "x".repeat(1_000_000)
-    const byName = gatewayOf(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: huge, NAMESPACE: "ns" } }))
+    const byName = named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: huge, NAMESPACE: "ns" } }))
     expect(byName).toBe(
       "the Gateway name in node metadata NAMESPACE/GATEWAY_NAME is 1000000 characters long, more than the 253 a Kubernetes Gateway name can have: start the proxy with GATEWAY and NAMESPACE naming its Gateway"
     )
-    const byRole = gatewayOf(Node.fromPartial({ id: "n", metadata: { role: `${"n".repeat(64)}~gw` } }))
+    const byRole = named(Node.fromPartial({ id: "n", metadata: { role: `${"n".repeat(64)}~gw` } }))
     expect(byRole).toMatch(/^the namespace in node metadata role is 64 characters long, more than the 63/)
-    expect(gatewayOf(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "g".repeat(253), NAMESPACE: "n".repeat(63) } })))
+    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "g".repeat(253), NAMESPACE: "n".repeat(63) } })))
       .toEqual({ gateway: `${"n".repeat(63)}/${"g".repeat(253)}` })
   })
   it("never repeats a huge node id in its message", () => {
-    const message = gatewayOf(Node.fromPartial({ id: "i".repeat(10_000_000), metadata: {} }))
+    const message = named(Node.fromPartial({ id: "i".repeat(10_000_000), metadata: {} }))
     expect(typeof message === "string" && message.length).toBeLessThan(500)
     expect(message).toContain("…(truncated, 10000000 bytes)")
   })
