@@ -1,7 +1,7 @@
 // How agentplane logs: logfmt on a terminal, JSON lines otherwise, unless
 // `--log-format` (or AGENTPLANE_LOG_FORMAT, for a Deployment) says which.
 // Always on stderr: stdout carries command output.
-import { Config, Effect, Layer, Logger, Option } from "effect"
+import { Config, Effect, type Layer, Logger, Option } from "effect"
 import { Flag, GlobalFlag } from "effect/cli"
 import { usageError } from "./usage.ts"
 

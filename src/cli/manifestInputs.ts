@@ -1,7 +1,7 @@
 // What `render` and `serve` read, as a kubectl user would name it: files and
 // directories, positional or with -f/--from, repeated, and `-` for standard
 // input. Checked before anything starts, so a typo is one usage line.
-import { statSync } from "node:fs"
+import { type Stats, statSync } from "node:fs"
 import { resolve } from "node:path"
 import { MAX_FILE_BYTES, mebibytes } from "../files/manifestFile.ts"
 import type { ManifestInput } from "../files/readManifests.ts"
@@ -31,7 +31,7 @@ export const resolveInputs = (paths: ReadonlyArray<string>, example: string): Re
       inputs.push({ _tag: "Text", name: STDIN_NAME, text: "" })
       continue
     }
-    let info
+    let info: Stats
     try {
       info = statSync(path)
     } catch {

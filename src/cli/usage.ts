@@ -3,7 +3,7 @@
 // is one line on stderr naming what was wrong and what to do, and exit code 2;
 // a runtime failure (a port in use, an unreachable cluster) is one line and
 // exit code 1. Help asked for with --help still goes to stdout.
-import { Cause, Console, Effect, Exit, Layer } from "effect"
+import { Cause, Console, Effect, Exit, type Layer } from "effect"
 import { CliError, CliOutput } from "effect/cli"
 
 export const USAGE_EXIT_CODE = 2

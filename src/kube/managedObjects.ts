@@ -200,7 +200,6 @@ const hash = (value: unknown) => createHash("sha256").update(canonical(value)).d
 export const renderManagedProxy = (proxy: ManagedProxy, xds: XdsEndpoint, sessionSecretUid: string | undefined): ManagedObjects => {
   const gateway = proxy.gateway
   const name = gateway.metadata.name
-  const namespace = namespaceOf(gateway.metadata)
   const settings = proxy.settings
   const objectNames = names(name)
   const ports = listenerPorts(gateway)

@@ -94,8 +94,8 @@ export class Metrics extends Context.Service<Metrics, {
       refusedStream: (code) => Effect.sync(() => refusedStreams.inc({ code })),
       render: (gauges) =>
         Effect.sync(() =>
-          [...gauges.map(renderGauge), pushes.render(), pushedResources.render(), nacks.render(), translations.render(), refusedStreams.render(), latency.render()]
-            .join("\n") + "\n"
+          `${[...gauges.map(renderGauge), pushes.render(), pushedResources.render(), nacks.render(), translations.render(), refusedStreams.render(), latency.render()]
+            .join("\n")}\n`
         )
     })
   })

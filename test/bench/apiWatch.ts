@@ -23,7 +23,7 @@ const currentResourceVersion = (cluster: Cluster): Promise<string> =>
       res.on("end", () => {
         try {
           resolve(JSON.parse(body).metadata.resourceVersion)
-        } catch (error) {
+        } catch {
           reject(new Error(`could not read the resourceVersion (${res.statusCode}): ${body.slice(0, 200)}`))
         }
       })

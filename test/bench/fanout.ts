@@ -15,7 +15,8 @@ export interface FanoutFigures {
 
 export const measureFanout = async (size: WorldSize, streams: number): Promise<FanoutFigures> => {
   const dir = mkdtempSync(join(tmpdir(), "agentplane-bench-"))
-  const agentplane = await startAgentplane(["--from", (writeWorld(dir, size), dir)])
+  writeWorld(dir, size)
+  const agentplane = await startAgentplane(["--from", dir])
   try {
     await sleep(1000)
     const rssBefore = agentplane.rssMB()

@@ -178,7 +178,7 @@ console.log(table)
 if (quick) {
   log("quick run: the published results (test/bench/results.{md,json}) are left as they are")
 } else {
-  writeFileSync("test/bench/results.md", table + "\n")
-  writeFileSync(RESULTS_JSON, JSON.stringify({ machine: machine(), families }, null, 2) + "\n")
+  writeFileSync("test/bench/results.md", `${table}\n`)
+  writeFileSync(RESULTS_JSON, `${JSON.stringify({ machine: machine(), families }, null, 2)}\n`)
 }
 process.exit(0)

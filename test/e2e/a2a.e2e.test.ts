@@ -9,7 +9,7 @@ import { ManifestDir } from "./harness/manifests.ts"
 import { startSampleAgent, type Peer } from "./harness/peers.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { describeThroughProxies, itWhereReleaseHas, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, itWhereReleaseHas, startProxy, useStrictInterop, type RunningProxy } from "./harness/proxy.ts"
 import { eventually } from "./harness/readiness.ts"
 import { heldJson, heldNames, useTestProxies } from "./harness/xds.ts"
 
@@ -87,7 +87,7 @@ describe("A2A: control plane", () => {
 })
 
 describeThroughProxies("A2A", (release) => {
-  let proxy: Proxy | undefined
+  let proxy: RunningProxy | undefined
   const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
   const agentUrl = () => `http://127.0.0.1:${listenerPort}${PREFIX}`
   const cardUrl = () => `${agentUrl()}${CARD_PATH}`

@@ -9,7 +9,7 @@ import { callText, toolNames, withMcpClient, type McpTransport } from "./harness
 import { startEverything, startOwnMcpServer, type Peer } from "./harness/peers.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { describeThroughProxies, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, startProxy, useStrictInterop, type RunningProxy } from "./harness/proxy.ts"
 import { eventually } from "./harness/readiness.ts"
 import { heldJson, heldNames, useTestProxies } from "./harness/xds.ts"
 import { ADDRESS_TYPE_URL } from "../../src/xds/snapshot.ts"
@@ -154,7 +154,7 @@ describe("MCP: control plane", () => {
 })
 
 describeThroughProxies("MCP", (release) => {
-  let proxy: Proxy | undefined
+  let proxy: RunningProxy | undefined
   const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
   const gateway = (path: string) => `http://127.0.0.1:${listenerPort}${path}`
   const transports: ReadonlyArray<readonly [McpTransport, string]> = [["streamable", "/mcp"], ["sse", "/sse"]]

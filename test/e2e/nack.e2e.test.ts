@@ -12,7 +12,7 @@ import { callText, withMcpClient } from "./harness/mcpClient.ts"
 import { startOwnMcpServer, type Peer } from "./harness/peers.ts"
 import { freePorts } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { describeThroughProxies, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, startProxy, useStrictInterop, type RunningProxy } from "./harness/proxy.ts"
 import { eventually } from "./harness/readiness.ts"
 import { heldJson, heldNames, useTestProxies } from "./harness/xds.ts"
 import { RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
@@ -132,7 +132,7 @@ describe("NACK: control plane", () => {
 })
 
 describeThroughProxies("NACK", (release) => {
-  let proxy: Proxy | undefined
+  let proxy: RunningProxy | undefined
   const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `edge/${EDGE}` })
   beforeAll(async () => {
     proxy = await startProxy({ release, xdsPort: agentplane.xdsPort, gateway: EDGE, namespace: "edge" })

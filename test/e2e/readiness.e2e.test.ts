@@ -8,7 +8,7 @@ import { conditionOf, startAgentplane, type Agentplane, type ConfigDumpJson } fr
 import { ManifestDir } from "./harness/manifests.ts"
 import { freePort } from "./harness/ports.ts"
 import { stopAllProcesses, useProcesses } from "./harness/processes.ts"
-import { describeThroughProxies, startProxy, useStrictInterop, type Proxy } from "./harness/proxy.ts"
+import { describeThroughProxies, startProxy, useStrictInterop, type RunningProxy } from "./harness/proxy.ts"
 import { eventually, httpOk } from "./harness/readiness.ts"
 import { useTestProxies } from "./harness/xds.ts"
 import { ADDRESS_TYPE_URL, RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
@@ -52,7 +52,7 @@ describe("readiness: control plane", () => {
 })
 
 describeThroughProxies("readiness", (release) => {
-  let proxy: Proxy | undefined
+  let proxy: RunningProxy | undefined
   const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
 
   beforeAll(async () => {

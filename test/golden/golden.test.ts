@@ -20,7 +20,7 @@ const cases: ReadonlyArray<{ name: string; input: string; expected: string }> = 
 ]
 
 const render = async (dir: string) =>
-  JSON.stringify(renderContents(await Effect.runPromise(readManifests([directoryInput(dir)], emptyContents)), defaultTranslateOptions).dump(), null, 2) + "\n"
+  `${JSON.stringify(renderContents(await Effect.runPromise(readManifests([directoryInput(dir)], emptyContents)), defaultTranslateOptions).dump(), null, 2)}\n`
 
 describe("golden render output", () => {
   for (const testCase of cases) {

@@ -54,7 +54,7 @@ describe("configDumpText", () => {
     it(`is, piece by piece, the pretty JSON of configDump: ${name}`, () => {
       for (const gateway of [undefined, "ns/a", "ns/none"]) {
         const pieces = [...configDumpText(input, gateway)]
-        expect(pieces.join("")).toBe(JSON.stringify(configDump(input, gateway), null, 2) + "\n")
+        expect(pieces.join("")).toBe(`${JSON.stringify(configDump(input, gateway), null, 2)}\n`)
         if (name === "full" && gateway === undefined) expect(pieces.length).toBeGreaterThan(40)
       }
     })

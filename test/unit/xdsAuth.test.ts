@@ -17,7 +17,7 @@ const fakeApi = (accounts: Record<string, string>, calls: Array<string>, down = 
   Layer.succeed(KubeApi, KubeApi.of({
     config: undefined as never,
     request: <A>(method: string, path: string, body?: { json: unknown }) => {
-      const token = (body?.json as { spec: { token: string } }).spec.token
+      const token = (body!.json as { spec: { token: string } }).spec.token
       calls.push(token)
       if (down.value) return Effect.fail(new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: "connection refused" }))
       const username = accounts[token]

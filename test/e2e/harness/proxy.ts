@@ -11,7 +11,7 @@ import { freePorts } from "./ports.ts"
 import { startProcess, type ManagedProcess } from "./processes.ts"
 import { PROXY_FEATURES, PROXY_RELEASES, releaseHas, type ProxyFeature, type ProxyRelease } from "./proxyReleases.ts"
 
-export interface Proxy {
+export interface RunningProxy {
   readonly release: ProxyRelease
   readonly process: ManagedProcess
   /** From spawn to the readiness endpoint answering 200, in ms. */
@@ -72,7 +72,7 @@ export const complaintsIn = (log: string): Array<string> =>
  * Starts `<release binary> -f <config: {}>` for one Gateway on free loopback
  * ports and waits until it reports ready.
  */
-export const startProxy = async (options: ProxyOptions): Promise<Proxy> => {
+export const startProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
   const [adminPort, statsPort, readinessPort] = await freePorts(3) as [number, number, number]
   const dir = mkdtempSync(join(tmpdir(), "agentplane-e2e-proxy-"))
   const adminUrl = `http://127.0.0.1:${adminPort}`
@@ -143,7 +143,7 @@ export const itWhereReleaseHas = (release: ProxyRelease, feature: ProxyFeature) 
       it.skip(`${name} (skipped: agentgateway ${release.version} lacks ${PROXY_FEATURES[feature].what}, first in ${PROXY_FEATURES[feature].since})`, fn)
 
 export interface StrictInterop {
-  readonly proxy: () => Proxy | undefined
+  readonly proxy: () => RunningProxy | undefined
   readonly agentplane: () => Agentplane
   /** `NAMESPACE/NAME` of the proxy's Gateway, as agentplane labels its metrics. */
   readonly gateway: string
