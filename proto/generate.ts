@@ -31,11 +31,7 @@ const options = [
   "comments=false"
 ].join(",")
 
-const inputs = [
-  "agentgateway/resource.proto",
-  "istio/workload.proto",
-  "envoy/service/discovery/v3/ads.proto"
-]
+const inputs = ["agentgateway/resource.proto", "istio/workload.proto", "envoy/service/discovery/v3/ads.proto"]
 
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })

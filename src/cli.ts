@@ -29,12 +29,11 @@ const paths = Argument.String("path").pipe(
   Argument.withDescription("A manifest file or a directory of them (read recursively); - reads standard input"),
   Argument.variadic()
 )
-const from = (description: string) =>
-  Flag.String("from").pipe(Flag.withAlias("f"), Flag.withDescription(description), Flag.atLeast(0))
+const from = (description: string) => Flag.String("from").pipe(Flag.withAlias("f"), Flag.withDescription(description), Flag.atLeast(0))
 
 /** The inputs named, with standard input read; a usage error when they cannot be. */
 const manifestInputs = (positional: ReadonlyArray<string>, flagged: ReadonlyArray<string>, example: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const resolved = resolveInputs([...positional, ...flagged], example)
     if (resolved._tag === "Problem") return yield* usageError(resolved.message).pipe(Effect.as(undefined))
     if (!resolved.readsStdin) return resolved.inputs
@@ -51,9 +50,7 @@ const clusterDomain = Flag.String("cluster-domain").pipe(
   Flag.withDefault(defaultTranslateOptions.clusterDomain)
 )
 const externalNames = Flag.String("external-names").pipe(
-  Flag.withDescription(
-    "Where ExternalName Services may point the proxy: allow (any host), deny (none), or hosts and *.domain patterns separated by commas"
-  ),
+  Flag.withDescription("Where ExternalName Services may point the proxy: allow (any host), deny (none), or hosts and *.domain patterns separated by commas"),
   Flag.withDefault("allow")
 )
 
@@ -64,16 +61,13 @@ const externalNamesProblem = (value: string, problem: string) => `--external-nam
  * Failures a user can act on end with one readable line on stderr, not a stack trace: what went
  * wrong, and what to do about it.
  */
-const reportFailure = <A, R>(
-  effect: Effect.Effect<A, SourceError | XdsListenError | XdsTlsError | AdminListenError | KubeConfigError, R>
-) =>
+const reportFailure = <A, R>(effect: Effect.Effect<A, SourceError | XdsListenError | XdsTlsError | AdminListenError | KubeConfigError, R>) =>
   effect.pipe(
     Effect.catchTags({
       KubeConfigError: (error) => runtimeFailure(`${error.message}; check --kubeconfig, $KUBECONFIG or the in-cluster service account`),
       SourceError: (error) => runtimeFailure(error.message),
       XdsTlsError: (error) => usageError(`${error.message}; give a readable PEM certificate chain and its private key`),
-      XdsListenError: (error) =>
-        runtimeFailure(`cannot serve xDS on ${error.address}: ${error.message}; free the port or choose another with --xds-address`),
+      XdsListenError: (error) => runtimeFailure(`cannot serve xDS on ${error.address}: ${error.message}; free the port or choose another with --xds-address`),
       AdminListenError: (error) =>
         runtimeFailure(
           `cannot serve the ${error.flag === "debug-address" ? "debug" : "admin"} endpoints on ${error.address}: ${error.message}; ${
@@ -95,13 +89,9 @@ const render = Command.make(
     clusterDomain,
     externalNames,
     gateway: Flag.String("gateway").pipe(Flag.withDescription("Only this gateway's resources and status (NAMESPACE/NAME)"), Flag.optional),
-    output: Flag.Literals("output", ["json", "yaml"]).pipe(
-      Flag.withAlias("o"),
-      Flag.withDescription("Print as json or yaml"),
-      Flag.withDefault("json")
-    )
+    output: Flag.Literals("output", ["json", "yaml"]).pipe(Flag.withAlias("o"), Flag.withDescription("Print as json or yaml"), Flag.withDefault("json"))
   },
-  Effect.fn(function*(flags) {
+  Effect.fn(function* (flags) {
     const policy = parseExternalNames(flags.externalNames)
     if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
     const inputs = yield* manifestInputs(flags.paths, flags.from, "agentplane render manifests/examples")
@@ -183,20 +173,20 @@ const serve = Command.make(
       Flag.optional
     ),
     leaderElectionId: Flag.String("leader-election-id").pipe(Flag.withDescription("Name of the Lease"), Flag.withDefault("agentplane")),
-    leaseDuration: Flag.Int("lease-duration").pipe(
-      Flag.withDescription("Seconds a leader holds the Lease without renewing it"),
-      Flag.withDefault(15)
-    )
+    leaseDuration: Flag.Int("lease-duration").pipe(Flag.withDescription("Seconds a leader holds the Lease without renewing it"), Flag.withDefault(15))
   },
-  Effect.fn(function*(flags) {
+  Effect.fn(function* (flags) {
     const named = [...flags.paths, ...flags.from]
     const fromFiles = named.length > 0
     const { inCluster, podName, podNamespace } = yield* serveEnvironment
     if (fromFiles && flags.kube) return yield* usageError("manifests and --kube exclude each other: serve either files or the cluster")
     if (!fromFiles && !flags.kube && !inCluster) {
-      return yield* usageError("nothing to serve: name manifests (a file or directory, e.g. agentplane serve manifests/examples) or give --kube (the Kubernetes API)")
+      return yield* usageError(
+        "nothing to serve: name manifests (a file or directory, e.g. agentplane serve manifests/examples) or give --kube (the Kubernetes API)"
+      )
     }
-    const badInput = addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
+    const badInput =
+      addressProblem("xds-address", flags.xdsAddress, "127.0.0.1:9978") ??
       addressProblem("admin-address", flags.adminAddress, "127.0.0.1:9095") ??
       addressProblem("debug-address", flags.debugAddress, "127.0.0.1:9093")
     if (badInput !== undefined) return yield* usageError(badInput)
@@ -222,7 +212,7 @@ const serve = Command.make(
       debugAddress: flags.debugAddress,
       agentgateway: flags.agentgateway === "enabled"
     }
-    const program = Effect.gen(function*() {
+    const program = Effect.gen(function* () {
       const xds = yield* XdsServer
       const store = yield* SnapshotStore
       const published = yield* store.current
@@ -234,7 +224,7 @@ const serve = Command.make(
       yield* Console.log(
         lines.length === 0
           ? "agentplane is serving, but no gateway is programmed yet: add a Gateway of a GatewayClass with controllerName " +
-            `${flags.controllerName}${fromFiles ? ` to ${named.join(", ")}` : ""}`
+              `${flags.controllerName}${fromFiles ? ` to ${named.join(", ")}` : ""}`
           : `agentplane is serving. Start an agentgateway proxy per gateway (agentgateway.yaml may hold just "config: {}"):\n${lines.join("\n")}`
       )
       return yield* Effect.never
@@ -244,27 +234,34 @@ const serve = Command.make(
       if (inputs === undefined) return
       return yield* program.pipe(Effect.provide(serveLayer({ ...options, inputs })))
     }
-    const rootCa = caFile === undefined ? undefined : yield* Effect.try({
-      try: () => readFileSync(caFile, "utf8"),
-      catch: (error) => error instanceof Error ? error.message : String(error)
-    }).pipe(Effect.catch((message) => usageError(`cannot read --xds-tls-ca ${caFile}: ${message}; give a readable PEM file`).pipe(Effect.as(null))))
+    const rootCa =
+      caFile === undefined
+        ? undefined
+        : yield* Effect.try({
+            try: () => readFileSync(caFile, "utf8"),
+            catch: (error) => (error instanceof Error ? error.message : String(error))
+          }).pipe(Effect.catch((message) => usageError(`cannot read --xds-tls-ca ${caFile}: ${message}; give a readable PEM file`).pipe(Effect.as(null))))
     if (rootCa === null) return
     const xdsPort = flags.xdsAddress.slice(flags.xdsAddress.lastIndexOf(":") + 1)
-    yield* program.pipe(Effect.provide(kubeServeLayer({
-      ...options,
-      managedXds: {
-        address: Option.getOrUndefined(flags.xdsServiceAddress) ?? `agentplane.${podNamespace ?? "agentplane-system"}.svc:${xdsPort}`,
-        tls: xdsTls !== undefined,
-        ...(rootCa === undefined ? {} : { rootCa })
-      },
-      kubeconfig: Option.getOrUndefined(flags.kubeconfig),
-      leaderElection: {
-        namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? podNamespace ?? "default",
-        name: flags.leaderElectionId,
-        identity: podName ?? `${hostname()}-${process.pid}`,
-        leaseDurationSeconds: flags.leaseDuration
-      }
-    })))
+    yield* program.pipe(
+      Effect.provide(
+        kubeServeLayer({
+          ...options,
+          managedXds: {
+            address: Option.getOrUndefined(flags.xdsServiceAddress) ?? `agentplane.${podNamespace ?? "agentplane-system"}.svc:${xdsPort}`,
+            tls: xdsTls !== undefined,
+            ...(rootCa === undefined ? {} : { rootCa })
+          },
+          kubeconfig: Option.getOrUndefined(flags.kubeconfig),
+          leaderElection: {
+            namespace: Option.getOrUndefined(flags.leaderElectionNamespace) ?? podNamespace ?? "default",
+            name: flags.leaderElectionId,
+            identity: podName ?? `${hostname()}-${process.pid}`,
+            leaseDurationSeconds: flags.leaseDuration
+          }
+        })
+      )
+    )
   }, reportFailure)
 ).pipe(
   Command.withDescription("Serve agentgateway configuration over delta xDS, from manifest files and directories or the Kubernetes API"),

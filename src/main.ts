@@ -38,45 +38,42 @@ export interface FileServeOptions extends ServeOptions {
   readonly inputs: ReadonlyArray<ManifestInput>
 }
 
-
 /** Translates every update of the Source and publishes the result. */
 export const reconciler = (options: ServeOptions) =>
-  Layer.effectDiscard(Effect.gen(function*() {
-    const source = yield* Source
-    const store = yield* SnapshotStore
-    const metrics = yield* Metrics
-    const translator = makeTranslator()
-    let reported = new Set<string>()
-    const firstPublished = yield* Deferred.make<void>()
-    yield* source.updates.pipe(
-      Stream.runForEach((update) =>
-        Effect.gen(function*() {
-          const translation = options.agentgateway === false
-            ? { gateways: new Map(), statuses: [] }
-            : translator(update.world, options)
-          yield* metrics.translated
-          const statuses = statusesWithProblems(translation.statuses, update.problems)
-          const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)
-          // Report each problem once, when it appears, not on every change.
-          const now = new Set(update.problems.map(describeProblem))
-          for (const problem of now) if (!reported.has(problem)) yield* Effect.logError(problem)
-          reported = now
-          if (changed) {
-            yield* Effect.logInfo(
-              `configuration published: ${translation.gateways.size} gateway(s), ${update.problems.length} problem(s)`
-            )
-          }
-        }).pipe(
-          Effect.catchCause((cause) => Effect.logError("translation failed; still serving the last configuration", cause)),
-          Effect.ensuring(Deferred.succeed(firstPublished, undefined))
-        )
-      ),
-      Effect.catchCause((cause) => Effect.logError("configuration source stopped", cause)),
-      Effect.forkScoped
-    )
-    // Proxies must never be served an empty configuration before the first one is read.
-    yield* Deferred.await(firstPublished)
-  }))
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const source = yield* Source
+      const store = yield* SnapshotStore
+      const metrics = yield* Metrics
+      const translator = makeTranslator()
+      let reported = new Set<string>()
+      const firstPublished = yield* Deferred.make<void>()
+      yield* source.updates.pipe(
+        Stream.runForEach((update) =>
+          Effect.gen(function* () {
+            const translation = options.agentgateway === false ? { gateways: new Map(), statuses: [] } : translator(update.world, options)
+            yield* metrics.translated
+            const statuses = statusesWithProblems(translation.statuses, update.problems)
+            const changed = yield* store.publish({ ...translation, statuses }, update.problems, update.world)
+            // Report each problem once, when it appears, not on every change.
+            const now = new Set(update.problems.map(describeProblem))
+            for (const problem of now) if (!reported.has(problem)) yield* Effect.logError(problem)
+            reported = now
+            if (changed) {
+              yield* Effect.logInfo(`configuration published: ${translation.gateways.size} gateway(s), ${update.problems.length} problem(s)`)
+            }
+          }).pipe(
+            Effect.catchCause((cause) => Effect.logError("translation failed; still serving the last configuration", cause)),
+            Effect.ensuring(Deferred.succeed(firstPublished, undefined))
+          )
+        ),
+        Effect.catchCause((cause) => Effect.logError("configuration source stopped", cause)),
+        Effect.forkScoped
+      )
+      // Proxies must never be served an empty configuration before the first one is read.
+      yield* Deferred.await(firstPublished)
+    })
+  )
 
 const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer, Readiness.layer)
 
@@ -84,11 +81,7 @@ const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer,
  * Admin endpoints start first (liveness answers while the first configuration is read); the xDS
  * server starts only once `background` has published it, so no proxy is ever served an empty one.
  */
-export const compose = <E, R, EA, RA>(
-  options: ServeOptions,
-  background: Layer.Layer<never, E, R>,
-  authenticator: Layer.Layer<XdsAuthenticator, EA, RA>
-) =>
+export const compose = <E, R, EA, RA>(options: ServeOptions, background: Layer.Layer<never, E, R>, authenticator: Layer.Layer<XdsAuthenticator, EA, RA>) =>
   XdsServer.layer(options.xdsAddress, options.xdsTls, options.xdsStreamLimits).pipe(
     Layer.provide(Layer.merge(background, authenticator)),
     Layer.provideMerge(AdminServer.layer({ address: options.adminAddress, debugAddress: options.debugAddress })),
@@ -108,9 +101,11 @@ export interface KubeServeOptions extends ServeOptions, ClusterOptions {}
  */
 export const kubeServeLayer = (options: KubeServeOptions) =>
   Layer.unwrap(
-    Effect.promise(() => import("./kube/clusterParts.ts")).pipe(Effect.map(({ clusterParts }) => {
-      const parts = clusterParts(options)
-      const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(parts.source)), parts.writers)
-      return compose(options, background, parts.authenticator).pipe(Layer.provide(parts.api))
-    }))
+    Effect.promise(() => import("./kube/clusterParts.ts")).pipe(
+      Effect.map(({ clusterParts }) => {
+        const parts = clusterParts(options)
+        const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(parts.source)), parts.writers)
+        return compose(options, background, parts.authenticator).pipe(Layer.provide(parts.api))
+      })
+    )
   )

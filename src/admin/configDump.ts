@@ -30,10 +30,7 @@ interface DumpInput {
   readonly proxies?: ReadonlyArray<ConnectedProxy>
 }
 
-export const configDump = (
-  input: DumpInput,
-  gateway?: string
-): ConfigDump => {
+export const configDump = (input: DumpInput, gateway?: string): ConfigDump => {
   const parts = partsOf(input, gateway)
   return {
     gateways: parts.gateways.map((name) => ({ gateway: name, resources: [...parts.resources(name)] })),
@@ -46,25 +43,26 @@ export const configDump = (
 /** The pieces of a dump; resources are decoded one by one, when asked for. */
 const partsOf = (input: DumpInput, gateway: string | undefined) => ({
   gateways: [...input.snapshot.gateways.keys()].filter((name) => gateway === undefined || name === gateway).sort(),
-  resources: function*(name: string) {
+  resources: function* (name: string) {
     for (const r of resourcesOf(input.snapshot.gateways.get(name)!, RESOURCE_TYPE_URL).values()) {
       yield { name: r.name, version: r.version, resource: Resource.toJSON(Resource.decode(r.bytes)) }
     }
   },
   // One gateway's view holds its own status only.
-  statuses: gateway === undefined
-    ? input.statuses
-    : input.statuses.filter((s) => s.kind === "Gateway" && `${s.namespace}/${s.name}` === gateway),
+  statuses: gateway === undefined ? input.statuses : input.statuses.filter((s) => s.kind === "Gateway" && `${s.namespace}/${s.name}` === gateway),
   problems: input.problems.map((problem) => ({ ...problem, description: describeProblem(problem) })),
-  proxies: input.proxies === undefined ? undefined : input.proxies
-    .filter((p) => gateway === undefined || p.gateway === gateway)
-    .map((p) => ({
-      gateway: p.gateway,
-      nodeId: p.nodeId,
-      peer: p.peer,
-      acknowledged: p.confirmed.size,
-      refused: [...p.refused].flatMap(([name, versions]) => [...versions].map(([version, message]) => ({ name, version, message })))
-    }))
+  proxies:
+    input.proxies === undefined
+      ? undefined
+      : input.proxies
+          .filter((p) => gateway === undefined || p.gateway === gateway)
+          .map((p) => ({
+            gateway: p.gateway,
+            nodeId: p.nodeId,
+            peer: p.peer,
+            acknowledged: p.confirmed.size,
+            refused: [...p.refused].flatMap(([name, versions]) => [...versions].map(([version, message]) => ({ name, version, message })))
+          }))
 })
 
 /** `value` as JSON indented by 2, for a place `depth` levels deep. */
@@ -89,7 +87,7 @@ function* arrayText(items: Iterable<unknown>, depth: number, element: (item: any
 export function* configDumpText(input: DumpInput, gateway?: string): Generator<string> {
   const parts = partsOf(input, gateway)
   yield `{\n  "gateways": `
-  yield* arrayText(parts.gateways, 1, function*(name: string) {
+  yield* arrayText(parts.gateways, 1, function* (name: string) {
     yield `{\n      "gateway": ${JSON.stringify(name)},\n      "resources": `
     yield* arrayText(parts.resources(name), 3, (resource) => [nested(resource, 4)])
     yield "\n    }"

@@ -86,24 +86,28 @@ const stream = (response: ServerResponse, pieces: Iterator<string>) =>
     })
   })
 
-export class AdminServer extends Context.Service<AdminServer, {
-  readonly port: number
-  /** Undefined when no debug address was given. */
-  readonly debugPort: number | undefined
-}>()("agentplane/admin/AdminServer") {
+export class AdminServer extends Context.Service<
+  AdminServer,
+  {
+    readonly port: number
+    /** Undefined when no debug address was given. */
+    readonly debugPort: number | undefined
+  }
+>()("agentplane/admin/AdminServer") {
   static readonly layer = (addresses: AdminAddresses) =>
     Layer.effect(
       AdminServer,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const store = yield* SnapshotStore
         const dataPlane = yield* DataPlane
         const metrics = yield* Metrics
         const readiness = yield* Readiness
-        const debugHint = addresses.debugAddress === undefined
-          ? "debug endpoints are not served"
-          : `debug endpoints are served on the debug address (--debug-address ${addresses.debugAddress})`
+        const debugHint =
+          addresses.debugAddress === undefined
+            ? "debug endpoints are not served"
+            : `debug endpoints are served on the debug address (--debug-address ${addresses.debugAddress})`
 
-        const metricsReply = Effect.gen(function*() {
+        const metricsReply = Effect.gen(function* () {
           const published = yield* store.current
           const proxies = yield* dataPlane.proxies
           const perGateway = new Map<string, number>()
@@ -137,7 +141,7 @@ export class AdminServer extends Context.Service<AdminServer, {
         })
 
         const adminRoute = (url: URL): Effect.Effect<Reply> =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             switch (url.pathname) {
               case "/healthz":
                 return text(200, "ok\n")
@@ -151,14 +155,12 @@ export class AdminServer extends Context.Service<AdminServer, {
               case "/metrics":
                 return yield* metricsReply
               default:
-                return url.pathname.startsWith("/debug/")
-                  ? text(404, `not found: ${debugHint}\n`)
-                  : text(404, "not found; try /healthz, /readyz or /metrics\n")
+                return url.pathname.startsWith("/debug/") ? text(404, `not found: ${debugHint}\n`) : text(404, "not found; try /healthz, /readyz or /metrics\n")
             }
           })
 
         const debugRoute = (url: URL): Effect.Effect<Reply> =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             if (url.pathname !== "/debug/config_dump") return text(404, "not found; try /debug/config_dump[?gateway=NAMESPACE/NAME]\n")
             const published = yield* store.current
             const proxies = yield* dataPlane.proxies
@@ -201,19 +203,23 @@ export class AdminServer extends Context.Service<AdminServer, {
                 // A defect in a handler is an answer too: 500 if nothing was sent yet, else a closed connection.
                 Effect.catchCause((cause) =>
                   Effect.logError(`admin request ${request.url ?? ""} failed`, cause).pipe(
-                    Effect.andThen(Effect.sync(() => {
-                      if (!response.headersSent) {
-                        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" })
-                        response.end("internal error; agentplane's log has the details\n")
-                      } else response.destroy()
-                    }))
+                    Effect.andThen(
+                      Effect.sync(() => {
+                        if (!response.headersSent) {
+                          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+                          response.end("internal error; agentplane's log has the details\n")
+                        } else response.destroy()
+                      })
+                    )
                   )
                 ),
-                Effect.ensuring(Effect.sync(() => {
-                  if (holding) streaming = false
-                  // Interrupted (shutting down) before answering: close rather than leave the client waiting.
-                  if (!response.writableEnded) response.destroy()
-                }))
+                Effect.ensuring(
+                  Effect.sync(() => {
+                    if (holding) streaming = false
+                    // Interrupted (shutting down) before answering: close rather than leave the client waiting.
+                    if (!response.writableEnded) response.destroy()
+                  })
+                )
               )
             )
           }

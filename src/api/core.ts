@@ -47,14 +47,22 @@ export const Service = Schema.Struct({
     ports: Schema.optionalKey(Schema.Array(ServicePort).check(Schema.makeFilter(duplicatePorts)))
   }),
   /** Read for the addresses of the Services agentplane runs for managed Gateways. */
-  status: Schema.optionalKey(Schema.Struct({
-    loadBalancer: Schema.optionalKey(Schema.Struct({
-      ingress: Schema.optionalKey(Schema.Array(Schema.Struct({
-        ip: Schema.optionalKey(Schema.String),
-        hostname: Schema.optionalKey(Schema.String)
-      })))
-    }))
-  }))
+  status: Schema.optionalKey(
+    Schema.Struct({
+      loadBalancer: Schema.optionalKey(
+        Schema.Struct({
+          ingress: Schema.optionalKey(
+            Schema.Array(
+              Schema.Struct({
+                ip: Schema.optionalKey(Schema.String),
+                hostname: Schema.optionalKey(Schema.String)
+              })
+            )
+          )
+        })
+      )
+    })
+  )
 })
 export type Service = typeof Service.Type
 

@@ -57,16 +57,14 @@ const withAt = (schema: JsonSchema, path: ReadonlyArray<string>, extra: JsonSche
 
 export const gatewayParametersCrd = () => {
   // Rules JSON Schema cannot say, as CEL: the same refusals as the Schema's filters.
-  const spec = withAt(
-    structural(Schema.toJsonSchemaDocument(GatewayParametersSpec).schema as JsonSchema),
-    ["kube", "agentgateway", "env", "items"],
-    {
-      "x-kubernetes-validations": [{
+  const spec = withAt(structural(Schema.toJsonSchemaDocument(GatewayParametersSpec).schema as JsonSchema), ["kube", "agentgateway", "env", "items"], {
+    "x-kubernetes-validations": [
+      {
         rule: `!(self.name in [${RESERVED_ENV.map((name) => `'${name}'`).join(", ")}])`,
         message: `${RESERVED_ENV.join(", ")} are set by agentplane (the proxy's identity, xDS channel and session key)`
-      }]
-    }
-  )
+      }
+    ]
+  })
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
@@ -84,37 +82,41 @@ export const gatewayParametersCrd = () => {
         categories: ["kgateway"]
       },
       scope: "Namespaced",
-      versions: [{
-        name: "v1alpha1",
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          { name: "Prefix", type: "string", jsonPath: ".spec.mcp.prefixMode", description: "MCP tool name prefixes" },
-          { name: "Sessions", type: "string", jsonPath: ".spec.mcp.sessionMode", description: "MCP session mode" },
-          { name: "Failure", type: "string", jsonPath: ".spec.mcp.failureMode", description: "MCP failure mode" },
-          { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
-        ],
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            description: "GatewayParameters say how the agentgateway proxies of a GatewayClass or Gateway run and behave.",
-            properties: {
-              apiVersion: { type: "string" },
-              kind: { type: "string" },
-              metadata: { type: "object" },
-              spec: {
-                ...spec,
-                "x-kubernetes-validations": [{
-                  rule: "!(has(self.selfManaged) && has(self.kube))",
-                  message: "selfManaged and kube are mutually exclusive: keep one of them"
-                }]
-              },
-              status: { type: "object", "x-kubernetes-preserve-unknown-fields": true }
+      versions: [
+        {
+          name: "v1alpha1",
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "Prefix", type: "string", jsonPath: ".spec.mcp.prefixMode", description: "MCP tool name prefixes" },
+            { name: "Sessions", type: "string", jsonPath: ".spec.mcp.sessionMode", description: "MCP session mode" },
+            { name: "Failure", type: "string", jsonPath: ".spec.mcp.failureMode", description: "MCP failure mode" },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              description: "GatewayParameters say how the agentgateway proxies of a GatewayClass or Gateway run and behave.",
+              properties: {
+                apiVersion: { type: "string" },
+                kind: { type: "string" },
+                metadata: { type: "object" },
+                spec: {
+                  ...spec,
+                  "x-kubernetes-validations": [
+                    {
+                      rule: "!(has(self.selfManaged) && has(self.kube))",
+                      message: "selfManaged and kube are mutually exclusive: keep one of them"
+                    }
+                  ]
+                },
+                status: { type: "object", "x-kubernetes-preserve-unknown-fields": true }
+              }
             }
           }
         }
-      }]
+      ]
     }
   }
 }

@@ -69,16 +69,20 @@ export const Gateway = Schema.Struct({
   spec: Schema.Struct({
     gatewayClassName: DnsSubdomain,
     listeners: Schema.Array(Listener).check(Schema.isMinLength(1, { message: "needs at least one listener" })),
-    infrastructure: Schema.optionalKey(Schema.Struct({
-      /** Put on every object agentplane deploys for a managed Gateway. */
-      labels: Schema.optionalKey(StringMap),
-      annotations: Schema.optionalKey(StringMap),
-      parametersRef: Schema.optionalKey(Schema.Struct({
-        group: Schema.String,
-        kind: Schema.String,
-        name: Schema.String
-      }))
-    }))
+    infrastructure: Schema.optionalKey(
+      Schema.Struct({
+        /** Put on every object agentplane deploys for a managed Gateway. */
+        labels: Schema.optionalKey(StringMap),
+        annotations: Schema.optionalKey(StringMap),
+        parametersRef: Schema.optionalKey(
+          Schema.Struct({
+            group: Schema.String,
+            kind: Schema.String,
+            name: Schema.String
+          })
+        )
+      })
+    )
   })
 })
 export type Gateway = typeof Gateway.Type

@@ -7,16 +7,22 @@ export const KGATEWAY_GROUP = "gateway.kgateway.dev"
 
 /** How the proxy multiplexes the MCP targets of a listener; unset fields keep their defaults. */
 export const McpSettings = Schema.Struct({
-  prefixMode: Schema.optionalKey(Schema.Literals(["Always", "Conditional", "Never"]).annotate({
-    description:
-      "How tool and prompt names carry their target: Always (default) prefixes every name with '<target>_', so names never change when servers come and go; Conditional only when there are several targets; Never (agentgateway 1.4 and later) never."
-  })),
-  sessionMode: Schema.optionalKey(Schema.Literals(["Stateful", "Stateless"]).annotate({
-    description: "Stateful (default): the proxy issues MCP sessions; Stateless: every request stands alone."
-  })),
-  failureMode: Schema.optionalKey(Schema.Literals(["FailOpen", "FailClosed"]).annotate({
-    description: "FailOpen (default): a failing target is skipped; FailClosed: any failing target fails the session."
-  }))
+  prefixMode: Schema.optionalKey(
+    Schema.Literals(["Always", "Conditional", "Never"]).annotate({
+      description:
+        "How tool and prompt names carry their target: Always (default) prefixes every name with '<target>_', so names never change when servers come and go; Conditional only when there are several targets; Never (agentgateway 1.4 and later) never."
+    })
+  ),
+  sessionMode: Schema.optionalKey(
+    Schema.Literals(["Stateful", "Stateless"]).annotate({
+      description: "Stateful (default): the proxy issues MCP sessions; Stateless: every request stands alone."
+    })
+  ),
+  failureMode: Schema.optionalKey(
+    Schema.Literals(["FailOpen", "FailClosed"]).annotate({
+      description: "FailOpen (default): a failing target is skipped; FailClosed: any failing target fails the session."
+    })
+  )
 }).annotate({ description: "How the proxy multiplexes the MCP servers of a listener. Unset fields keep their defaults." })
 export type McpSettings = typeof McpSettings.Type
 
@@ -30,9 +36,11 @@ export const RESERVED_ENV = ["GATEWAY", "NAMESPACE", "XDS_ADDRESS", "XDS_AUTH_TO
 
 /** A Kubernetes quantity (`100m`, `128Mi`, `2`), as a string or a whole number. */
 const Quantity = Schema.Union([
-  Schema.String.check(Schema.isPattern(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[munkMGTPE])?$/u, {
-    message: "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi"
-  })),
+  Schema.String.check(
+    Schema.isPattern(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[munkMGTPE])?$/u, {
+      message: "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi"
+    })
+  ),
   Schema.Int
 ])
 
@@ -77,16 +85,22 @@ export const ManagedTracing = Schema.Struct({
 export const AgentgatewaySettings = Schema.Struct({
   image: Schema.optionalKey(ManagedImage),
   replicas: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Default 1." })),
-  resources: Schema.optionalKey(Schema.Struct({
-    requests: Schema.optionalKey(Schema.Record(Schema.String, Quantity)),
-    limits: Schema.optionalKey(Schema.Record(Schema.String, Quantity))
-  }).annotate({ description: "Container resources; requests and limits merge one resource name at a time." })),
-  logLevel: Schema.optionalKey(Schema.String.check(
-    Schema.isPattern(/^[A-Za-z0-9_:=,.-]+$/u, { message: "must be a log filter such as info or info,agentgateway=debug" })
-  ).annotate({ description: "The proxy's RUST_LOG filter: error, warn, info (default), debug, trace, or directives." })),
-  env: Schema.optionalKey(Schema.Array(ManagedEnvVar).annotate({
-    description: `Extra environment variables; they merge by name and override agentplane's defaults (LOCALITY, RUST_LOG…), except ${RESERVED_ENV.join(", ")}.`
-  })),
+  resources: Schema.optionalKey(
+    Schema.Struct({
+      requests: Schema.optionalKey(Schema.Record(Schema.String, Quantity)),
+      limits: Schema.optionalKey(Schema.Record(Schema.String, Quantity))
+    }).annotate({ description: "Container resources; requests and limits merge one resource name at a time." })
+  ),
+  logLevel: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_:=,.-]+$/u, { message: "must be a log filter such as info or info,agentgateway=debug" })).annotate({
+      description: "The proxy's RUST_LOG filter: error, warn, info (default), debug, trace, or directives."
+    })
+  ),
+  env: Schema.optionalKey(
+    Schema.Array(ManagedEnvVar).annotate({
+      description: `Extra environment variables; they merge by name and override agentplane's defaults (LOCALITY, RUST_LOG…), except ${RESERVED_ENV.join(", ")}.`
+    })
+  ),
   nodeSelector: Schema.optionalKey(StringMap),
   tolerations: Schema.optionalKey(Schema.Array(Toleration).annotate({ description: "Replaced as a whole by a later layer." })),
   service: Schema.optionalKey(ManagedService),
@@ -97,26 +111,27 @@ export type AgentgatewaySettings = typeof AgentgatewaySettings.Type
 export const KubeSettings = Schema.Struct({
   agentgateway: Schema.optionalKey(AgentgatewaySettings)
 }).annotate({
-  description:
-    "agentplane deploys and runs the proxy of each Gateway (ServiceAccount, ConfigMap, Secret, Deployment and Service named after the Gateway)."
+  description: "agentplane deploys and runs the proxy of each Gateway (ServiceAccount, ConfigMap, Secret, Deployment and Service named after the Gateway)."
 })
 
 export const GatewayParametersSpec = Schema.Struct({
-  selfManaged: Schema.optionalKey(Schema.Struct({}).annotate({
-    description: "You run the agentgateway proxy yourself; agentplane only serves its configuration over xDS."
-  })),
+  selfManaged: Schema.optionalKey(
+    Schema.Struct({}).annotate({
+      description: "You run the agentgateway proxy yourself; agentplane only serves its configuration over xDS."
+    })
+  ),
   kube: Schema.optionalKey(KubeSettings),
   mcp: Schema.optionalKey(McpSettings)
-}).annotate({
-  description:
-    "Parameters of the Gateways of a GatewayClass (spec.parametersRef) or of one Gateway (spec.infrastructure.parametersRef); a Gateway's set fields override its class's."
-}).check(
-  Schema.makeFilter((spec) =>
-    spec.selfManaged !== undefined && spec.kube !== undefined
-      ? "selfManaged and kube are mutually exclusive: keep one of them"
-      : undefined
+})
+  .annotate({
+    description:
+      "Parameters of the Gateways of a GatewayClass (spec.parametersRef) or of one Gateway (spec.infrastructure.parametersRef); a Gateway's set fields override its class's."
+  })
+  .check(
+    Schema.makeFilter((spec) =>
+      spec.selfManaged !== undefined && spec.kube !== undefined ? "selfManaged and kube are mutually exclusive: keep one of them" : undefined
+    )
   )
-)
 
 export const GatewayParameters = Schema.Struct({
   apiVersion: Schema.Literal(`${KGATEWAY_GROUP}/v1alpha1`),

@@ -34,9 +34,7 @@ export const DnsSubdomain = Schema.String.check(
   Schema.isMaxLength(253)
 )
 
-export const PortNumber = Schema.Int.check(
-  Schema.isBetween({ minimum: 1, maximum: 65535 }, { message: "must be a port number from 1 to 65535" })
-)
+export const PortNumber = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 }, { message: "must be a port number from 1 to 65535" }))
 
 export const StringMap = Schema.Record(Schema.String, Schema.String)
 

@@ -28,7 +28,7 @@ const groups: Record<InputKind, string> = {
   Namespace: ""
 }
 
-const groupOf = (apiVersion: string): string => apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : ""
+const groupOf = (apiVersion: string): string => (apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")
 
 /** One reason an object was refused, with the path of the offending field. */
 export interface FieldIssue {
@@ -40,26 +40,21 @@ export type DecodeOutcome =
   | { readonly _tag: "Decoded"; readonly object: InputObject }
   | { readonly _tag: "Ignored"; readonly apiVersion: string; readonly kind: string }
   | {
-    readonly _tag: "Invalid"
-    readonly kind: string
-    readonly namespace: string | undefined
-    readonly name: string | undefined
-    readonly issues: ReadonlyArray<FieldIssue>
-  }
+      readonly _tag: "Invalid"
+      readonly kind: string
+      readonly namespace: string | undefined
+      readonly name: string | undefined
+      readonly issues: ReadonlyArray<FieldIssue>
+    }
 
 const isInputKind = (kind: unknown): kind is InputKind => Predicate.isString(kind) && Object.hasOwn(schemas, kind)
 
 const stringAt = (value: unknown, key: string): string | undefined =>
-  Predicate.isObject(value) && Predicate.isString((value as Record<string, unknown>)[key])
-    ? (value as Record<string, string>)[key]
-    : undefined
+  Predicate.isObject(value) && Predicate.isString((value as Record<string, unknown>)[key]) ? (value as Record<string, string>)[key] : undefined
 
 /** `spec.ports[1].port`: the path form users know from kubectl. */
 export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>(
-    (acc, key) => Predicate.isNumber(key) ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`,
-    ""
-  ) || "(object)"
+  path.reduce<string>((acc, key) => (Predicate.isNumber(key) ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`), "") || "(object)"
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -68,7 +63,13 @@ export const decodeObject = (raw: unknown): DecodeOutcome => {
   const apiVersion = stringAt(raw, "apiVersion") ?? ""
   if (!isInputKind(kind)) {
     if (kind === undefined) {
-      return { _tag: "Invalid", kind: "(unknown)", namespace: undefined, name: undefined, issues: [{ field: "kind", message: "is missing; every object needs apiVersion and kind" }] }
+      return {
+        _tag: "Invalid",
+        kind: "(unknown)",
+        namespace: undefined,
+        name: undefined,
+        issues: [{ field: "kind", message: "is missing; every object needs apiVersion and kind" }]
+      }
     }
     return { _tag: "Ignored", apiVersion, kind }
   }
@@ -82,7 +83,9 @@ export const decodeObject = (raw: unknown): DecodeOutcome => {
     namespace: stringAt(metadata, "namespace"),
     name: stringAt(metadata, "name"),
     issues: formatter(result.failure.issue).issues.map((issue) => ({
-      field: formatPath((issue.path ?? []).map((segment) => Predicate.isObject(segment) && "key" in segment ? segment.key as PropertyKey : segment as PropertyKey)),
+      field: formatPath(
+        (issue.path ?? []).map((segment) => (Predicate.isObject(segment) && "key" in segment ? (segment.key as PropertyKey) : (segment as PropertyKey)))
+      ),
       message: issue.message
     }))
   }

@@ -17,7 +17,7 @@ export const LogFormatSetting = GlobalFlag.Setting("log-format")({
   )
 })
 
-export const defaultLogFormat = (): LogFormat => process.stderr.isTTY ? "text" : "json"
+export const defaultLogFormat = (): LogFormat => (process.stderr.isTTY ? "text" : "json")
 
 export const loggerLayer = (format: LogFormat): Layer.Layer<never> =>
   Logger.layer([Logger.withConsoleError(format === "json" ? Logger.formatJson : Logger.formatLogFmt)])
@@ -29,7 +29,7 @@ const fromEnvironment = Config.option(Config.String(LOG_FORMAT_ENV))
  * AGENTPLANE_LOG_FORMAT is a usage error, like a bad flag.
  */
 export const withLogFormat = <A, E, R>(handler: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const flag = yield* LogFormatSetting
     const environment = Option.getOrUndefined(yield* fromEnvironment.pipe(Effect.orElseSucceed(() => Option.none<string>())))
     if (Option.isNone(flag) && environment !== undefined && !(LOG_FORMATS as ReadonlyArray<string>).includes(environment)) {

@@ -61,4 +61,4 @@ export const readStdin = async (stream: NodeJS.ReadableStream = process.stdin): 
 
 /** The inputs with standard input's text in place. */
 export const withStdinText = (inputs: ReadonlyArray<ManifestInput>, text: string): ReadonlyArray<ManifestInput> =>
-  inputs.map((input) => input._tag === "Text" ? { ...input, text } : input)
+  inputs.map((input) => (input._tag === "Text" ? { ...input, text } : input))

@@ -20,9 +20,13 @@ export const usagePresenter: Layer.Layer<never> = CliOutput.layerPresenter({
 })
 
 const report = (message: string, code: number) =>
-  Console.error(`agentplane: ${message}`).pipe(Effect.andThen(Effect.sync(() => {
-    process.exitCode = code
-  })))
+  Console.error(`agentplane: ${message}`).pipe(
+    Effect.andThen(
+      Effect.sync(() => {
+        process.exitCode = code
+      })
+    )
+  )
 
 /** Something the user typed cannot work: say what and how to fix it. */
 export const usageError = (message: string) => report(message, USAGE_EXIT_CODE)

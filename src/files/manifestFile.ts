@@ -22,16 +22,16 @@ const kindOf = (info: Stats) =>
   info.isFIFO()
     ? "a named pipe (FIFO)"
     : info.isCharacterDevice()
-    ? "a character device"
-    : info.isBlockDevice()
-    ? "a block device"
-    : info.isSocket()
-    ? "a socket"
-    : info.isDirectory()
-    ? "a directory"
-    : "not a regular file"
+      ? "a character device"
+      : info.isBlockDevice()
+        ? "a block device"
+        : info.isSocket()
+          ? "a socket"
+          : info.isDirectory()
+            ? "a directory"
+            : "not a regular file"
 
-const errorCode = (error: unknown) => typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined
+const errorCode = (error: unknown) => (typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined)
 
 const CHUNK_BYTES = 64 * 1024
 
@@ -79,7 +79,8 @@ export const readManifestFile = async (path: string, limit = MAX_FILE_BYTES): Pr
   try {
     // Checked on the open file, not the path: what is read is what was checked.
     const info = fstatSync(fd)
-    if (!info.isFile()) return { _tag: "Refused", message: `is ${kindOf(info)}, not a regular file; only regular files are read, remove it or rename it off .yaml` }
+    if (!info.isFile())
+      return { _tag: "Refused", message: `is ${kindOf(info)}, not a regular file; only regular files are read, remove it or rename it off .yaml` }
     if (info.size > limit) return tooBig(info.size, limit)
     return await readBounded(fd, limit, info.size <= READ_AT_ONCE_BYTES)
   } catch (error) {

@@ -60,24 +60,27 @@ const watchInput = (input: ManifestInput, onChange: (path: string | undefined) =
 const inputChanges = (inputs: ReadonlyArray<ManifestInput>, pending: PendingChanges): Ticks => {
   let tick = () => {}
   const timers = new Set<ReturnType<typeof setTimeout>>()
-  const stream = Stream.callback<void>((queue) =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        tick = () => {
-          Queue.offerUnsafe(queue, undefined)
-        }
-        const note = (path: string | undefined) => {
-          pending.note(path)
-          tick()
-        }
-        return inputs.flatMap((input) => watchInput(input, note) ?? [])
-      }),
-      (watchers) =>
+  const stream = Stream.callback<void>(
+    (queue) =>
+      Effect.acquireRelease(
         Effect.sync(() => {
-          for (const watcher of watchers) watcher.close()
-          for (const timer of timers) clearTimeout(timer)
-        })
-    ), { bufferSize: 1, strategy: "sliding" })
+          tick = () => {
+            Queue.offerUnsafe(queue, undefined)
+          }
+          const note = (path: string | undefined) => {
+            pending.note(path)
+            tick()
+          }
+          return inputs.flatMap((input) => watchInput(input, note) ?? [])
+        }),
+        (watchers) =>
+          Effect.sync(() => {
+            for (const watcher of watchers) watcher.close()
+            for (const timer of timers) clearTimeout(timer)
+          })
+      ),
+    { bufferSize: 1, strategy: "sliding" }
+  )
   const recheckLater = (path: string) => {
     const timer = setTimeout(() => {
       timers.delete(timer)
@@ -94,7 +97,7 @@ const READINESS_KEY = "manifests"
 export const manifestSource = (inputs: ReadonlyArray<ManifestInput>) =>
   Layer.effect(
     Source,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const readiness = yield* Readiness
       const first = yield* readManifests(inputs, emptyContents)
       if (first.lost.length > 0) {
@@ -112,11 +115,9 @@ export const manifestSource = (inputs: ReadonlyArray<ManifestInput>) =>
       const pending = new PendingChanges()
       const ticks = inputChanges(inputs, pending)
       const logIgnored = (contents: ManifestContents) =>
-        contents.ignoredKinds.length === 0
-          ? Effect.void
-          : Effect.logDebug(`not read by agentplane: ${contents.ignoredKinds.join(", ")}`)
+        contents.ignoredKinds.length === 0 ? Effect.void : Effect.logDebug(`not read by agentplane: ${contents.ignoredKinds.join(", ")}`)
       yield* logIgnored(first)
-      const reread = Effect.gen(function*() {
+      const reread = Effect.gen(function* () {
         const taken = pending.take()
         if (taken === undefined) return undefined
         const { changed, graceOver } = taken
@@ -140,4 +141,3 @@ export const manifestSource = (inputs: ReadonlyArray<ManifestInput>) =>
       return Source.of({ updates: Stream.concat(Stream.make(toUpdate(first)), later) })
     })
   )
-

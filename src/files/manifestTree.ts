@@ -21,7 +21,7 @@ export interface ManifestTree {
   readonly directories: ReadonlySet<string>
 }
 
-const byName = (a: Dirent, b: Dirent) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+const byName = (a: Dirent, b: Dirent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
 
 /** Lists `root`, depth first in name order, so that which link to a shared directory wins is stable. */
 export const listManifestTree = async (root: string): Promise<ManifestTree> => {
@@ -37,9 +37,7 @@ export const listManifestTree = async (root: string): Promise<ManifestTree> => {
     for (const entry of entries.sort(byName)) {
       if (isHiddenName(entry.name)) continue
       const path = join(dir, entry.name)
-      const isDirectory = entry.isSymbolicLink()
-        ? (await stat(path).catch(() => undefined))?.isDirectory() === true
-        : entry.isDirectory()
+      const isDirectory = entry.isSymbolicLink() ? (await stat(path).catch(() => undefined))?.isDirectory() === true : entry.isDirectory()
       if (isDirectory) await walk(path)
       // Not only regular files: a FIFO or device at a manifest name is reported, not skipped.
       else if (isManifestName(entry.name)) files.push(path)

@@ -19,5 +19,5 @@ export const missingClassProblems = (world: World, originOf: (gatewayKey: string
       message: `names GatewayClass ${className}, which no manifest defines; add that GatewayClass or name one that exists`
     })
   }
-  return problems.sort((a, b) => a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0)
+  return problems.sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0))
 }

@@ -175,11 +175,12 @@ export const parseFile = (file: string, text: string, previous: FileObjects | un
         ignored.add(`${outcome.apiVersion} ${outcome.kind}`)
         break
       case "Invalid": {
-        const id = outcome.name === undefined
-          ? undefined
-          : clusterScoped(outcome.kind)
-          ? `${outcome.kind}/${outcome.name}`
-          : `${outcome.kind}/${outcome.namespace ?? "default"}/${outcome.name}`
+        const id =
+          outcome.name === undefined
+            ? undefined
+            : clusterScoped(outcome.kind)
+              ? `${outcome.kind}/${outcome.name}`
+              : `${outcome.kind}/${outcome.namespace ?? "default"}/${outcome.name}`
         const kept = id === undefined ? undefined : previous?.objects.get(id)
         if (kept !== undefined && id !== undefined) objects.set(id, kept)
         for (const issue of outcome.issues) {
@@ -211,9 +212,11 @@ export const unreadableFile = (file: string, message: string, previous: FileObje
   documents: previous?.documents ?? new Map(),
   text: previous?.text ?? "",
   bytes: previous?.bytes ?? 0,
-  problems: [{
-    origin: file,
-    message: `${message}${previous === undefined || previous.objects.size === 0 ? "" : "; its last readable content is still served"}`
-  }],
+  problems: [
+    {
+      origin: file,
+      message: `${message}${previous === undefined || previous.objects.size === 0 ? "" : "; its last readable content is still served"}`
+    }
+  ],
   ignored: []
 })

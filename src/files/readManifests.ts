@@ -64,7 +64,7 @@ const READ_CONCURRENCY = 8
 
 export const displayName = (path: string) => relative(process.cwd(), path) || path
 
-const inputPath = (input: ManifestInput) => input._tag === "Text" ? input.name : input.path
+const inputPath = (input: ManifestInput) => (input._tag === "Text" ? input.name : input.path)
 
 const isInside = (root: string, path: string) => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`)
 
@@ -74,7 +74,7 @@ const sortedContents = (
   directories: ReadonlySet<string>,
   lost: ReadonlyArray<string>
 ): ManifestContents => {
-  const sorted = new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+  const sorted = new Map([...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   return {
     files: sorted,
     problems: [
@@ -120,8 +120,12 @@ const readableAlone = (inputs: ReadonlyArray<ManifestInput>, directories: Readon
   inputs.some((input) =>
     input._tag === "File"
       ? input.path === path
-      : input._tag === "Directory" && isInside(input.path, path) && path !== input.path && isManifestName(path) &&
-        !isHiddenBelow(input.path, path) && directories.has(dirname(path))
+      : input._tag === "Directory" &&
+        isInside(input.path, path) &&
+        path !== input.path &&
+        isManifestName(path) &&
+        !isHiddenBelow(input.path, path) &&
+        directories.has(dirname(path))
   )
 
 /**
@@ -140,8 +144,7 @@ export const readManifests = (
   Effect.promise(async () => {
     const emptied = new Set<string>()
     const files = new Map<string, FileObjects>()
-    const partial = changed !== undefined && previous !== emptyContents &&
-      [...changed].every((path) => readableAlone(inputs, previous.directories, path))
+    const partial = changed !== undefined && previous !== emptyContents && [...changed].every((path) => readableAlone(inputs, previous.directories, path))
     let paths: ReadonlyArray<string>
     let directories = previous.directories
     let lost = previous.lost
@@ -184,7 +187,11 @@ export const readManifests = (
         if (bytes > budget) {
           return files.set(
             file,
-            unreadableFile(file, `is not read: all manifest files together may hold ${mebibytes(MAX_TOTAL_BYTES)}, and the files before it already hold ${mebibytes(MAX_TOTAL_BYTES - budget)}; serve a fleet this big from a cluster`, before)
+            unreadableFile(
+              file,
+              `is not read: all manifest files together may hold ${mebibytes(MAX_TOTAL_BYTES)}, and the files before it already hold ${mebibytes(MAX_TOTAL_BYTES - budget)}; serve a fleet this big from a cluster`,
+              before
+            )
           )
         }
         budget -= bytes
@@ -210,7 +217,9 @@ export const duplicateProblems = (object: InputObject, files: ReadonlyArray<stri
 }
 
 /** All objects, later files overriding earlier ones; every overridden definition is reported. */
-export const objectsOf = (contents: ManifestContents): {
+export const objectsOf = (
+  contents: ManifestContents
+): {
   readonly objects: ReadonlyArray<InputObject>
   readonly problems: ReadonlyArray<SourceProblem>
 } => {

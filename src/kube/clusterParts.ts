@@ -28,9 +28,7 @@ export interface ClusterOptions {
 export const clusterParts = (options: ClusterOptions) => {
   // One leader election and one event recorder, shared by the status writer and the deployer.
   const leadership = Layer.mergeAll(LeaderElection.layer(options.leaderElection), EventRecorder.layer(options.leaderElection.identity))
-  const deployer = options.agentgateway === false
-    ? Deployer.disabled
-    : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
+  const deployer = options.agentgateway === false ? Deployer.disabled : Deployer.layer(options.managedXds).pipe(Layer.provide(ManagedDeployments.layer))
   return {
     source: watchSource,
     writers: statusWriter(options.controllerName).pipe(Layer.provide(deployer), Layer.provide(leadership)),

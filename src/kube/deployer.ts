@@ -49,16 +49,19 @@ const isOurs = (live: Live, gatewayName: string) =>
 
 const notFound = (error: KubeApiError) => error.status === 404
 
-export class Deployer extends Context.Service<Deployer, {
-  /** Managed Gateways by `namespace/name`. */
-  readonly managed: Effect.Effect<ReadonlyMap<string, ManagedGateway>>
-  /** Fires whenever `managed` changed. */
-  readonly changes: Stream.Stream<void>
-}>()("agentplane/kube/Deployer") {
+export class Deployer extends Context.Service<
+  Deployer,
+  {
+    /** Managed Gateways by `namespace/name`. */
+    readonly managed: Effect.Effect<ReadonlyMap<string, ManagedGateway>>
+    /** Fires whenever `managed` changed. */
+    readonly changes: Stream.Stream<void>
+  }
+>()("agentplane/kube/Deployer") {
   static readonly layer = (xds: XdsEndpoint) =>
     Layer.effect(
       Deployer,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const api = yield* KubeApi
         const store = yield* SnapshotStore
         const deployments = yield* ManagedDeployments
@@ -77,70 +80,79 @@ export class Deployer extends Context.Service<Deployer, {
         }
 
         /** Creates the session-key Secret once; returns its uid when we created it. */
-        const ensureSession = Effect.fnUntraced(function*(proxy: ManagedProxy, live: LiveDeployment | undefined) {
+        const ensureSession = Effect.fnUntraced(function* (proxy: ManagedProxy, live: LiveDeployment | undefined) {
           if (sessions.has(proxy.key)) return sessions.get(proxy.key)
           const namespace = namespaceOf(proxy.gateway.metadata)
           const key = randomBytes(32).toString("hex")
-          const created = yield* api.request<{ metadata: { uid: string } }>("POST", pathOf("Secret", namespace), {
-            contentType: "application/json",
-            json: sessionKeySecret(proxy, key)
-          }).pipe(
-            Effect.map((secret): string | undefined => secret.metadata.uid),
-            // Already there: ours from before (its uid is on our Deployment), or the user's own key.
-            Effect.catchIf((error) => error.status === 409, () => Effect.succeed(live?.sessionSecretUid))
-          )
+          const created = yield* api
+            .request<{ metadata: { uid: string } }>("POST", pathOf("Secret", namespace), {
+              contentType: "application/json",
+              json: sessionKeySecret(proxy, key)
+            })
+            .pipe(
+              Effect.map((secret): string | undefined => secret.metadata.uid),
+              // Already there: ours from before (its uid is on our Deployment), or the user's own key.
+              Effect.catchIf(
+                (error) => error.status === 409,
+                () => Effect.succeed(live?.sessionSecretUid)
+              )
+            )
           sessions.set(proxy.key, created)
           return created
         })
 
-        const ensure = Effect.fnUntraced(function*(proxy: ManagedProxy, live: LiveDeployment | undefined) {
-          const namespace = namespaceOf(proxy.gateway.metadata)
-          const gatewayName = proxy.gateway.metadata.name
-          // Deleted behind our back (or just created, and not seen yet): apply everything again.
-          if (live === undefined) forgetApplied(namespace, gatewayName)
-          const rendered = (sessionUid: string | undefined) => {
-            const objects = renderManagedProxy(proxy, xds, sessionUid)
-            // The Deployment last: what it mounts and runs as exists before its pods start.
-            const ordered: ReadonlyArray<KubeObject> = [objects.serviceAccount, objects.configMap, objects.service, objects.deployment]
-            return ordered.filter((object) => applied.get(refOf(object).path) !== canonical(object))
-          }
-          const known = sessions.has(proxy.key)
-          const changed = known ? rendered(sessions.get(proxy.key)) : undefined
-          if (changed?.length === 0) return
-          // Nothing is written, not even the session key, while a same-named object is someone else's.
-          for (const ref of changed?.map(refOf) ?? renderedRefs(namespace, gatewayName)) {
-            const existing = yield* api.request<Live>("GET", ref.path).pipe(Effect.catchIf(notFound, () => Effect.succeed(undefined)))
-            if (existing !== undefined && !isOurs(existing, gatewayName)) {
-              const message =
-                `${ref.kind} ${namespace}/${ref.name} already exists and is not managed by agentplane; delete or rename it, or run this Gateway's proxy yourself (selfManaged)`
-              if (problems.get(proxy.key) !== message) yield* Effect.logWarning(`not deploying the proxy of Gateway ${proxy.key}: ${message}`)
-              problems.set(proxy.key, message)
-              yield* events.warn(
-                { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", namespace, name: gatewayName },
-                "ManagedObjectConflict",
-                "Deploy",
-                message
-              )
-              return
+        const ensure = Effect.fnUntraced(
+          function* (proxy: ManagedProxy, live: LiveDeployment | undefined) {
+            const namespace = namespaceOf(proxy.gateway.metadata)
+            const gatewayName = proxy.gateway.metadata.name
+            // Deleted behind our back (or just created, and not seen yet): apply everything again.
+            if (live === undefined) forgetApplied(namespace, gatewayName)
+            const rendered = (sessionUid: string | undefined) => {
+              const objects = renderManagedProxy(proxy, xds, sessionUid)
+              // The Deployment last: what it mounts and runs as exists before its pods start.
+              const ordered: ReadonlyArray<KubeObject> = [objects.serviceAccount, objects.configMap, objects.service, objects.deployment]
+              return ordered.filter((object) => applied.get(refOf(object).path) !== canonical(object))
             }
-          }
-          const pending = changed ?? rendered(yield* ensureSession(proxy, live))
-          for (const object of pending) {
-            const path = refOf(object).path
-            yield* api.request("PATCH", `${path}?${APPLY_QUERY}`, { contentType: "application/apply-patch+yaml", json: object })
-            applied.set(path, canonical(object))
-          }
-          problems.delete(proxy.key)
-          if (pending.length > 0) yield* Effect.logInfo(`applied ${pending.map((o) => o.kind).join(", ")} of the proxy of Gateway ${proxy.key}`)
-        }, (effect, proxy: ManagedProxy) =>
-          effect.pipe(Effect.catch((error) =>
-            Effect.gen(function*() {
-              problems.set(proxy.key, `could not apply the proxy's objects: ${error.message}`)
-              yield* Effect.logWarning(`could not apply the proxy objects of Gateway ${proxy.key}: ${error.message}`)
-            })
-          )))
+            const known = sessions.has(proxy.key)
+            const changed = known ? rendered(sessions.get(proxy.key)) : undefined
+            if (changed?.length === 0) return
+            // Nothing is written, not even the session key, while a same-named object is someone else's.
+            for (const ref of changed?.map(refOf) ?? renderedRefs(namespace, gatewayName)) {
+              const existing = yield* api.request<Live>("GET", ref.path).pipe(Effect.catchIf(notFound, () => Effect.succeed(undefined)))
+              if (existing !== undefined && !isOurs(existing, gatewayName)) {
+                const message = `${ref.kind} ${namespace}/${ref.name} already exists and is not managed by agentplane; delete or rename it, or run this Gateway's proxy yourself (selfManaged)`
+                if (problems.get(proxy.key) !== message) yield* Effect.logWarning(`not deploying the proxy of Gateway ${proxy.key}: ${message}`)
+                problems.set(proxy.key, message)
+                yield* events.warn(
+                  { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", namespace, name: gatewayName },
+                  "ManagedObjectConflict",
+                  "Deploy",
+                  message
+                )
+                return
+              }
+            }
+            const pending = changed ?? rendered(yield* ensureSession(proxy, live))
+            for (const object of pending) {
+              const path = refOf(object).path
+              yield* api.request("PATCH", `${path}?${APPLY_QUERY}`, { contentType: "application/apply-patch+yaml", json: object })
+              applied.set(path, canonical(object))
+            }
+            problems.delete(proxy.key)
+            if (pending.length > 0) yield* Effect.logInfo(`applied ${pending.map((o) => o.kind).join(", ")} of the proxy of Gateway ${proxy.key}`)
+          },
+          (effect, proxy: ManagedProxy) =>
+            effect.pipe(
+              Effect.catch((error) =>
+                Effect.gen(function* () {
+                  problems.set(proxy.key, `could not apply the proxy's objects: ${error.message}`)
+                  yield* Effect.logWarning(`could not apply the proxy objects of Gateway ${proxy.key}: ${error.message}`)
+                })
+              )
+            )
+        )
 
-        const deleteIfOurs = Effect.fnUntraced(function*(path: string, gatewayName: string) {
+        const deleteIfOurs = Effect.fnUntraced(function* (path: string, gatewayName: string) {
           const existing = yield* api.request<Live>("GET", path).pipe(Effect.catchIf(notFound, () => Effect.succeed(undefined)))
           if (existing === undefined || !isOurs(existing, gatewayName)) return
           yield* deleteExactly(path, existing.metadata.uid)
@@ -149,28 +161,34 @@ export class Deployer extends Context.Service<Deployer, {
         /** With the uid as precondition: a same-named object created meanwhile is never hit. */
         const deleteExactly = (path: string, uid: string) =>
           api.request("DELETE", path, { contentType: "application/json", json: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } } }).pipe(
-            Effect.catchIf((error) => error.status === 404 || error.status === 409, () => Effect.void)
+            Effect.catchIf(
+              (error) => error.status === 404 || error.status === 409,
+              () => Effect.void
+            )
           )
 
-        const remove = Effect.fnUntraced(function*(live: LiveDeployment) {
-          const gatewayName = live.gatewayName
-          const objectNames = names(gatewayName)
-          // The Deployment last: while it exists, it is the record that the rest needs removing.
-          yield* deleteIfOurs(pathOf("Service", live.namespace, objectNames.service), gatewayName)
-          yield* deleteIfOurs(pathOf("ConfigMap", live.namespace, objectNames.configMap), gatewayName)
-          yield* deleteIfOurs(pathOf("ServiceAccount", live.namespace, objectNames.serviceAccount), gatewayName)
-          if (live.sessionSecretUid !== undefined) {
-            yield* deleteExactly(pathOf("Secret", live.namespace, objectNames.sessionSecret), live.sessionSecretUid)
-          }
-          yield* deleteExactly(pathOf("Deployment", live.namespace, live.name), live.uid)
-          forgetApplied(live.namespace, gatewayName)
-          sessions.delete(live.gateway)
-          problems.delete(live.gateway)
-          yield* Effect.logInfo(`removed the proxy of Gateway ${live.gateway} (deleted, not programmed, or no longer managed)`)
-        }, (effect, live: LiveDeployment) =>
-          effect.pipe(Effect.catch((error) => Effect.logWarning(`could not remove the proxy objects of Gateway ${live.gateway}: ${error.message}`))))
+        const remove = Effect.fnUntraced(
+          function* (live: LiveDeployment) {
+            const gatewayName = live.gatewayName
+            const objectNames = names(gatewayName)
+            // The Deployment last: while it exists, it is the record that the rest needs removing.
+            yield* deleteIfOurs(pathOf("Service", live.namespace, objectNames.service), gatewayName)
+            yield* deleteIfOurs(pathOf("ConfigMap", live.namespace, objectNames.configMap), gatewayName)
+            yield* deleteIfOurs(pathOf("ServiceAccount", live.namespace, objectNames.serviceAccount), gatewayName)
+            if (live.sessionSecretUid !== undefined) {
+              yield* deleteExactly(pathOf("Secret", live.namespace, objectNames.sessionSecret), live.sessionSecretUid)
+            }
+            yield* deleteExactly(pathOf("Deployment", live.namespace, live.name), live.uid)
+            forgetApplied(live.namespace, gatewayName)
+            sessions.delete(live.gateway)
+            problems.delete(live.gateway)
+            yield* Effect.logInfo(`removed the proxy of Gateway ${live.gateway} (deleted, not programmed, or no longer managed)`)
+          },
+          (effect, live: LiveDeployment) =>
+            effect.pipe(Effect.catch((error) => Effect.logWarning(`could not remove the proxy objects of Gateway ${live.gateway}: ${error.message}`)))
+        )
 
-        const reconcile = Effect.gen(function*() {
+        const reconcile = Effect.gen(function* () {
           const published = yield* store.current
           const listed = yield* deployments.current
           // Before the first configuration and the first list, absence means nothing.
@@ -182,7 +200,11 @@ export class Deployer extends Context.Service<Deployer, {
           if (yield* leader.isLeader) {
             yield* Effect.forEach(proxies, (proxy) => ensure(proxy, liveByGateway.get(proxy.key)), { concurrency: 4, discard: true })
             const wanted = new Set(proxies.map((proxy) => proxy.key))
-            yield* Effect.forEach(live.filter((deployment) => !wanted.has(deployment.gateway)), remove, { concurrency: 4, discard: true })
+            yield* Effect.forEach(
+              live.filter((deployment) => !wanted.has(deployment.gateway)),
+              remove,
+              { concurrency: 4, discard: true }
+            )
           } else {
             // A new leader starts from what is there, not from what this replica once applied.
             applied.clear()
@@ -203,9 +225,11 @@ export class Deployer extends Context.Service<Deployer, {
             Stream.map(store.changes, () => undefined),
             deployments.changes,
             Stream.map(leader.changes, () => undefined),
-            Stream.fromSchedule(Schedule.spaced(RESYNC)).pipe(Stream.map(() => {
-              applied.clear()
-            }))
+            Stream.fromSchedule(Schedule.spaced(RESYNC)).pipe(
+              Stream.map(() => {
+                applied.clear()
+              })
+            )
           ],
           { concurrency: "unbounded" }
         )

@@ -30,15 +30,18 @@ export type RequestBody =
   | { readonly contentType: "application/json" | "application/merge-patch+json"; readonly json: unknown }
   | { readonly contentType: "application/apply-patch+yaml"; readonly json: unknown }
 
-export class KubeApi extends Context.Service<KubeApi, {
-  readonly config: KubeConfig
-  readonly request: <A = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) => Effect.Effect<A, KubeApiError>
-}>()("agentplane/kube/KubeApi") {
+export class KubeApi extends Context.Service<
+  KubeApi,
+  {
+    readonly config: KubeConfig
+    readonly request: <A = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) => Effect.Effect<A, KubeApiError>
+  }
+>()("agentplane/kube/KubeApi") {
   /** From a kubeconfig file, `$KUBECONFIG`, or the in-cluster service account. */
   static readonly layer = (kubeconfig: string | undefined) =>
     Layer.effect(
       KubeApi,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const config = yield* Effect.try({
           try: () => {
             const config = new KubeConfig()
@@ -62,29 +65,30 @@ export class KubeApi extends Context.Service<KubeApi, {
         )
         const request = <A>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) =>
           Effect.tryPromise({
-            try: (signal) => connections.use(async (connection) => {
-              const headers: Record<string, string> = { ...connection.headers, accept: "application/json" }
-              if (body !== undefined) headers["content-type"] = body.contentType
-              const response = await fetch(`${server}${path}`, {
-                method,
-                headers,
-                signal,
-                ...(connection.dispatcher === undefined ? {} : { dispatcher: connection.dispatcher }),
-                ...(body === undefined ? {} : { body: JSON.stringify(body.json) })
-              })
-              const text = await response.text()
-              if (!response.ok) {
-                const status = Option.getOrElse(decodeStatus(text), () => ({}) as typeof KubeStatus.Type)
-                throw new KubeApiError({
+            try: (signal) =>
+              connections.use(async (connection) => {
+                const headers: Record<string, string> = { ...connection.headers, accept: "application/json" }
+                if (body !== undefined) headers["content-type"] = body.contentType
+                const response = await fetch(`${server}${path}`, {
                   method,
-                  path,
-                  status: response.status,
-                  reason: status.reason ?? response.statusText,
-                  message: status.message ?? `${response.status} ${response.statusText}: ${text.trim()}`
+                  headers,
+                  signal,
+                  ...(connection.dispatcher === undefined ? {} : { dispatcher: connection.dispatcher }),
+                  ...(body === undefined ? {} : { body: JSON.stringify(body.json) })
                 })
-              }
-              return (text === "" ? undefined : JSON.parse(text)) as A
-            }),
+                const text = await response.text()
+                if (!response.ok) {
+                  const status = Option.getOrElse(decodeStatus(text), () => ({}) as typeof KubeStatus.Type)
+                  throw new KubeApiError({
+                    method,
+                    path,
+                    status: response.status,
+                    reason: status.reason ?? response.statusText,
+                    message: status.message ?? `${response.status} ${response.statusText}: ${text.trim()}`
+                  })
+                }
+                return (text === "" ? undefined : JSON.parse(text)) as A
+              }),
             // A refusal is already a KubeApiError; anything else means the server was not reached.
             catch: (cause) =>
               cause instanceof KubeApiError

@@ -40,7 +40,12 @@ export const kubeConnections = (config: KubeConfig): KubeConnections => {
 
   const shut = (pool: Pool): Promise<void> => {
     draining.delete(pool)
-    pool.closing ??= pool.dispatcher.then((dispatcher) => dispatcher?.close(), () => {}).catch(() => {})
+    pool.closing ??= pool.dispatcher
+      .then(
+        (dispatcher) => dispatcher?.close(),
+        () => {}
+      )
+      .catch(() => {})
     return pool.closing
   }
 

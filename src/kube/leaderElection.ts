@@ -23,22 +23,25 @@ interface Lease {
   }
 }
 
-export class LeaderElection extends Context.Service<LeaderElection, {
-  readonly isLeader: Effect.Effect<boolean>
-  /** Current leadership, then every change. */
-  readonly changes: Stream.Stream<boolean>
-}>()("agentplane/kube/LeaderElection") {
+export class LeaderElection extends Context.Service<
+  LeaderElection,
+  {
+    readonly isLeader: Effect.Effect<boolean>
+    /** Current leadership, then every change. */
+    readonly changes: Stream.Stream<boolean>
+  }
+>()("agentplane/kube/LeaderElection") {
   static readonly layer = (options: LeaderElectionOptions) =>
     Layer.effect(
       LeaderElection,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const api = yield* KubeApi
         const leader = yield* SubscriptionRef.make(false)
         const path = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases/${options.name}`
         const duration = options.leaseDurationSeconds * 1000
         const retryEvery = Math.max(200, Math.floor(duration / 5))
         // The leader steps down when it could not renew for this long, well before others may take over.
-        const renewDeadline = Math.floor(duration * 2 / 3)
+        const renewDeadline = Math.floor((duration * 2) / 3)
         let observed: { key: string; at: number } | undefined
         let lastRenewed = 0
         let failing = 0
@@ -61,7 +64,7 @@ export class LeaderElection extends Context.Service<LeaderElection, {
         })
 
         const setLeader = (value: boolean) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             const was = yield* SubscriptionRef.get(leader)
             if (was === value) return
             yield* SubscriptionRef.set(leader, value)
@@ -70,10 +73,13 @@ export class LeaderElection extends Context.Service<LeaderElection, {
               : Effect.logWarning(`no longer the leader (lease ${options.namespace}/${options.name}); status is left to the new leader`)
           })
 
-        const attempt: Effect.Effect<void, KubeApiError> = Effect.gen(function*() {
+        const attempt: Effect.Effect<void, KubeApiError> = Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           const lease = yield* api.request<Lease>("GET", path).pipe(
-            Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
+            Effect.catchIf(
+              (error) => error.status === 404,
+              () => Effect.succeed(undefined)
+            )
           )
           if (lease === undefined) {
             yield* api.request("POST", `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`, {
@@ -102,13 +108,13 @@ export class LeaderElection extends Context.Service<LeaderElection, {
 
         const loop = attempt.pipe(
           Effect.tap(() =>
-            Effect.gen(function*() {
+            Effect.gen(function* () {
               if (failing > 0) yield* Effect.logInfo(`leader election: the Lease is reachable again after ${failing} failed attempt(s)`)
               failing = 0
             })
           ),
           Effect.catch((error) =>
-            Effect.gen(function*() {
+            Effect.gen(function* () {
               const now = yield* Clock.currentTimeMillis
               // A conflict means another replica wrote first: just look again next round. Other
               // failures are reported once per streak, not every round while the API is away.
@@ -125,7 +131,7 @@ export class LeaderElection extends Context.Service<LeaderElection, {
 
         // On shutdown, hand the lease over at once instead of making others wait for it to expire.
         yield* Effect.addFinalizer(() =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             if (!(yield* SubscriptionRef.get(leader))) return
             const lease = yield* api.request<Lease>("GET", path)
             if (lease.spec?.holderIdentity !== options.identity) return

@@ -43,15 +43,18 @@ const live = (raw: RawDeployment): LiveDeployment => {
   }
 }
 
-export class ManagedDeployments extends Context.Service<ManagedDeployments, {
-  /** The managed Deployments, or undefined until the first list completed. */
-  readonly current: Effect.Effect<ReadonlyArray<LiveDeployment> | undefined>
-  /** Fires after the first list and after every change. */
-  readonly changes: Stream.Stream<void>
-}>()("agentplane/kube/ManagedDeployments") {
+export class ManagedDeployments extends Context.Service<
+  ManagedDeployments,
+  {
+    /** The managed Deployments, or undefined until the first list completed. */
+    readonly current: Effect.Effect<ReadonlyArray<LiveDeployment> | undefined>
+    /** Fires after the first list and after every change. */
+    readonly changes: Stream.Stream<void>
+  }
+>()("agentplane/kube/ManagedDeployments") {
   static readonly layer = Layer.effect(
     ManagedDeployments,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* KubeApi
       const version = yield* SubscriptionRef.make(0)
       const runFork = yield* FiberSet.makeRuntime()
@@ -60,15 +63,22 @@ export class ManagedDeployments extends Context.Service<ManagedDeployments, {
       let listed = false
       let stopped = false
       const path = "/apis/apps/v1/deployments"
-      const informer = makeInformer<RawDeployment>(api.config, path, async () => {
-        const list = await runPromise(api.request<{ metadata?: { resourceVersion?: string }; items: Array<RawDeployment> }>(
-          "GET",
-          `${path}?labelSelector=${encodeURIComponent(MANAGED_SELECTOR)}`
-        ))
-        listed = true
-        tick()
-        return { metadata: list.metadata ?? {}, items: list.items }
-      }, MANAGED_SELECTOR)
+      const informer = makeInformer<RawDeployment>(
+        api.config,
+        path,
+        async () => {
+          const list = await runPromise(
+            api.request<{ metadata?: { resourceVersion?: string }; items: Array<RawDeployment> }>(
+              "GET",
+              `${path}?labelSelector=${encodeURIComponent(MANAGED_SELECTOR)}`
+            )
+          )
+          listed = true
+          tick()
+          return { metadata: list.metadata ?? {}, items: list.items }
+        },
+        MANAGED_SELECTOR
+      )
       let backoff = BACKOFF_MIN_MS
       informer.on("add", tick)
       informer.on("update", tick)
@@ -80,7 +90,7 @@ export class ManagedDeployments extends Context.Service<ManagedDeployments, {
         if (stopped) return
         const delay = backoff / 2 + Math.random() * (backoff / 2)
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
-        const message = error instanceof Error ? error.message : (error as { message?: string })?.message ?? String(error)
+        const message = error instanceof Error ? error.message : ((error as { message?: string })?.message ?? String(error))
         runFork(Effect.logWarning(`watch of managed Deployments failed (${message}); retrying in ${Math.round(delay)} ms`))
         setTimeout(() => {
           if (!stopped) void informer.start()
@@ -95,8 +105,11 @@ export class ManagedDeployments extends Context.Service<ManagedDeployments, {
           })
       )
       return ManagedDeployments.of({
-        current: Effect.sync(() => listed ? informer.list().map(live) : undefined),
-        changes: SubscriptionRef.changes(version).pipe(Stream.filter(() => listed), Stream.map(() => undefined))
+        current: Effect.sync(() => (listed ? informer.list().map(live) : undefined)),
+        changes: SubscriptionRef.changes(version).pipe(
+          Stream.filter(() => listed),
+          Stream.map(() => undefined)
+        )
       })
     })
   )

@@ -112,12 +112,14 @@ export const refOf = (object: KubeObject): ObjectRef => ({
 /** The rendered objects (all but the session Secret) of a Gateway's proxy. */
 export const renderedRefs = (namespace: string, gatewayName: string): ReadonlyArray<ObjectRef> => {
   const objectNames = names(gatewayName)
-  return ([
-    ["ServiceAccount", objectNames.serviceAccount],
-    ["ConfigMap", objectNames.configMap],
-    ["Service", objectNames.service],
-    ["Deployment", objectNames.deployment]
-  ] as const).map(([kind, name]) => ({ kind, name, path: pathOf(kind, namespace, name) }))
+  return (
+    [
+      ["ServiceAccount", objectNames.serviceAccount],
+      ["ConfigMap", objectNames.configMap],
+      ["Service", objectNames.service],
+      ["Deployment", objectNames.deployment]
+    ] as const
+  ).map(([kind, name]) => ({ kind, name, path: pathOf(kind, namespace, name) }))
 }
 
 const selectorLabels = (gatewayName: string) => ({ [LABEL_NAME]: "agentgateway", [LABEL_GATEWAY]: gatewayName })
@@ -133,13 +135,15 @@ const metadata = (proxy: ManagedProxy, name: string, extraAnnotations: Readonly<
     labels: { ...infrastructure?.labels, ...selectorLabels(gateway.metadata.name), [LABEL_MANAGED_BY]: FIELD_MANAGER },
     ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
     // No blockOwnerDeletion: it would need update on gateways/finalizers, and agentplane deletes these itself.
-    ownerReferences: [{
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "Gateway",
-      name: gateway.metadata.name,
-      uid: gateway.metadata.uid ?? "",
-      controller: true
-    }]
+    ownerReferences: [
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "Gateway",
+        name: gateway.metadata.name,
+        uid: gateway.metadata.uid ?? "",
+        controller: true
+      }
+    ]
   }
 }
 
@@ -149,8 +153,11 @@ export const listenerPorts = (gateway: Gateway): ReadonlyArray<{ readonly name: 
   for (const listener of gateway.spec.listeners) {
     if (byPort.has(listener.port)) continue
     // IANA service names (at most 15 characters, a letter, no "--"); `port-N` is kept for the fallback.
-    const fits = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*$/.test(listener.name) && listener.name.length <= 15 &&
-      !listener.name.endsWith("-") && !/^port-\d+$/.test(listener.name)
+    const fits =
+      /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*$/.test(listener.name) &&
+      listener.name.length <= 15 &&
+      !listener.name.endsWith("-") &&
+      !/^port-\d+$/.test(listener.name)
     byPort.set(listener.port, fits ? listener.name : `port-${listener.port}`)
   }
   return [...byPort].sort(([a], [b]) => a - b).map(([port, name]) => ({ name, port }))
@@ -234,11 +241,7 @@ export const renderManagedProxy = (proxy: ManagedProxy, xds: XdsEndpoint, sessio
   const checksum = hash({ configData, sessionSecretUid: sessionSecretUid ?? "" })
   const image = `${settings.image?.repository ?? DEFAULT_IMAGE.repository}:${settings.image?.tag ?? DEFAULT_IMAGE.tag}`
   const lowPorts = ports.some(({ port }) => port < 1024)
-  const deploymentMeta = metadata(
-    proxy,
-    objectNames.deployment,
-    sessionSecretUid === undefined ? {} : { [SESSION_SECRET_UID_ANNOTATION]: sessionSecretUid }
-  )
+  const deploymentMeta = metadata(proxy, objectNames.deployment, sessionSecretUid === undefined ? {} : { [SESSION_SECRET_UID_ANNOTATION]: sessionSecretUid })
   const deployment: KubeObject = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -270,33 +273,35 @@ export const renderManagedProxy = (proxy: ManagedProxy, xds: XdsEndpoint, sessio
             // Listener ports below 1024 without any capability: a namespaced, "safe" sysctl.
             ...(lowPorts ? { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] } : {})
           },
-          containers: [{
-            name: "agentgateway",
-            image,
-            imagePullPolicy: settings.image?.pullPolicy ?? "IfNotPresent",
-            args: ["-f", `${CONFIG_DIR}/${CONFIG_FILE}`],
-            env: proxyEnv(proxy, xds),
-            ports: [
-              ...ports.map(({ name, port }) => ({ name, containerPort: port, protocol: "TCP" })),
-              { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
-              { name: "readiness", containerPort: READINESS_PORT, protocol: "TCP" }
-            ],
-            // Ready only once both xDS types were answered and applied.
-            readinessProbe: probe(5, 3),
-            startupProbe: probe(1, 60),
-            ...(settings.resources === undefined ? {} : { resources: settings.resources }),
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              runAsNonRoot: true,
-              capabilities: { drop: ["ALL"] }
-            },
-            volumeMounts: [
-              { name: "config", mountPath: CONFIG_DIR, readOnly: true },
-              { name: "xds-token", mountPath: TOKEN_DIR, readOnly: true },
-              { name: "tmp", mountPath: "/tmp" }
-            ]
-          }],
+          containers: [
+            {
+              name: "agentgateway",
+              image,
+              imagePullPolicy: settings.image?.pullPolicy ?? "IfNotPresent",
+              args: ["-f", `${CONFIG_DIR}/${CONFIG_FILE}`],
+              env: proxyEnv(proxy, xds),
+              ports: [
+                ...ports.map(({ name, port }) => ({ name, containerPort: port, protocol: "TCP" })),
+                { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+                { name: "readiness", containerPort: READINESS_PORT, protocol: "TCP" }
+              ],
+              // Ready only once both xDS types were answered and applied.
+              readinessProbe: probe(5, 3),
+              startupProbe: probe(1, 60),
+              ...(settings.resources === undefined ? {} : { resources: settings.resources }),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] }
+              },
+              volumeMounts: [
+                { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                { name: "xds-token", mountPath: TOKEN_DIR, readOnly: true },
+                { name: "tmp", mountPath: "/tmp" }
+              ]
+            }
+          ],
           volumes: [
             { name: "config", configMap: { name: objectNames.configMap } },
             {
@@ -326,7 +331,10 @@ export const sessionKeySecret = (proxy: ManagedProxy, key: string): KubeObject =
 })
 
 /** The programmed Gateways whose parameters ask for managed proxies, and those that cannot be managed. */
-export const desiredProxies = (world: World, programmed: Iterable<string>): {
+export const desiredProxies = (
+  world: World,
+  programmed: Iterable<string>
+): {
   readonly proxies: ReadonlyArray<ManagedProxy>
   readonly refused: ReadonlyMap<string, string>
 } => {

@@ -13,12 +13,13 @@ const IPV4_OR_IPV6 = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/
 export const serviceAddresses = (service: Service | undefined): ReadonlyArray<GatewayAddress> => {
   if (service === undefined || service.metadata.labels?.[LABEL_MANAGED_BY] !== FIELD_MANAGER) return []
   if (service.spec.type === "LoadBalancer") {
-    return (service.status?.loadBalancer?.ingress ?? []).flatMap((ingress): Array<GatewayAddress> =>
-      ingress.ip !== undefined
-        ? [{ type: "IPAddress", value: ingress.ip }]
-        : ingress.hostname !== undefined
-        ? [{ type: IPV4_OR_IPV6.test(ingress.hostname) ? "IPAddress" : "Hostname", value: ingress.hostname }]
-        : []
+    return (service.status?.loadBalancer?.ingress ?? []).flatMap(
+      (ingress): Array<GatewayAddress> =>
+        ingress.ip !== undefined
+          ? [{ type: "IPAddress", value: ingress.ip }]
+          : ingress.hostname !== undefined
+            ? [{ type: IPV4_OR_IPV6.test(ingress.hostname) ? "IPAddress" : "Hostname", value: ingress.hostname }]
+            : []
     )
   }
   const ip = service.spec.clusterIP
@@ -27,8 +28,7 @@ export const serviceAddresses = (service: Service | undefined): ReadonlyArray<Ga
 
 const programmedOf = (conditions: ReadonlyArray<Condition>) => conditions.find((c) => c.type === "Programmed")
 
-const replace = (conditions: ReadonlyArray<Condition>, next: Condition): ReadonlyArray<Condition> =>
-  conditions.map((c) => c.type === next.type ? next : c)
+const replace = (conditions: ReadonlyArray<Condition>, next: Condition): ReadonlyArray<Condition> => conditions.map((c) => (c.type === next.type ? next : c))
 
 /** Why a managed Gateway is not programmed yet, from its Deployment and Service; undefined when they are ready. */
 const infrastructureVerdict = (
@@ -53,11 +53,7 @@ const infrastructureVerdict = (
 }
 
 /** One Gateway's status given its managed proxy's state (undefined: not managed) and the proxy's Service. */
-export const gatewayWithManagedProxy = (
-  entry: ObjectStatus,
-  state: ManagedGateway | undefined,
-  service: Service | undefined
-): ObjectStatus => {
+export const gatewayWithManagedProxy = (entry: ObjectStatus, state: ManagedGateway | undefined, service: Service | undefined): ObjectStatus => {
   if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
   if (state === undefined) return entry
   const key = gatewayKeyOf(entry)
@@ -68,11 +64,15 @@ export const gatewayWithManagedProxy = (
   const addresses = serviceAddresses(service)
   const verdict = infrastructureVerdict(key, state, service, addresses)
   const generation = programmed.observedGeneration
-  const next = verdict !== undefined
-    ? condition("Programmed", false, verdict.reason, verdict.message, generation)
-    : programmed.status === "True"
-    ? { ...programmed, message: `${programmed.message}; Deployment ${key}: ${state.deployment!.availableReplicas} of ${state.deployment!.replicas} replica(s) available` }
-    : programmed
+  const next =
+    verdict !== undefined
+      ? condition("Programmed", false, verdict.reason, verdict.message, generation)
+      : programmed.status === "True"
+        ? {
+            ...programmed,
+            message: `${programmed.message}; Deployment ${key}: ${state.deployment!.availableReplicas} of ${state.deployment!.replicas} replica(s) available`
+          }
+        : programmed
   const updated: ObjectStatus = {
     kind: "Gateway",
     namespace: (entry as { namespace: string }).namespace,

@@ -14,19 +14,14 @@ export interface LiveStatus {
   readonly [field: string]: unknown
 }
 
-export const mergeConditions = (
-  live: ReadonlyArray<LiveCondition> | undefined,
-  ours: ReadonlyArray<Condition>,
-  now: string
-): ReadonlyArray<LiveCondition> => {
+export const mergeConditions = (live: ReadonlyArray<LiveCondition> | undefined, ours: ReadonlyArray<Condition>, now: string): ReadonlyArray<LiveCondition> => {
   const existing = new Map((live ?? []).map((c) => [c.type, c]))
   const merged: Array<LiveCondition> = ours.map((condition) => {
     const before = existing.get(condition.type)
     return {
       ...condition,
-      lastTransitionTime: before !== undefined && before.status === condition.status && before.lastTransitionTime !== undefined
-        ? before.lastTransitionTime
-        : now
+      lastTransitionTime:
+        before !== undefined && before.status === condition.status && before.lastTransitionTime !== undefined ? before.lastTransitionTime : now
     }
   })
   const ownTypes = new Set(ours.map((c) => c.type))
@@ -61,11 +56,16 @@ export const mergeGatewayStatus = (live: LiveStatus | undefined, ours: GatewaySt
 export const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
-      : v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v
+  )
 
 /** A merge patch turning `live` into `next`: fields `next` dropped are set to null, which deletes them. */
 export const replacementPatch = (live: LiveStatus | undefined, next: LiveStatus): Readonly<Record<string, unknown>> => ({
-  ...Object.fromEntries(Object.keys(live ?? {}).filter((key) => !(key in next)).map((key) => [key, null])),
+  ...Object.fromEntries(
+    Object.keys(live ?? {})
+      .filter((key) => !(key in next))
+      .map((key) => [key, null])
+  ),
   ...next
 })

@@ -45,9 +45,8 @@ const pathOf = (status: ObjectStatus): string | undefined =>
   status.kind === "GatewayClass"
     ? `${GATEWAY_API}/gatewayclasses/${status.name}`
     : status.kind === "Gateway"
-    ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
-    : undefined
-
+      ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
+      : undefined
 
 /** An object's status as agentplane would write it, and what it was computed from. */
 interface Computed {
@@ -63,11 +62,10 @@ const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): 
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
-const describeObject = (status: ObjectStatus) =>
-  "namespace" in status && status.namespace !== undefined ? `${status.namespace}/${status.name}` : status.name
+const describeObject = (status: ObjectStatus) => ("namespace" in status && status.namespace !== undefined ? `${status.namespace}/${status.name}` : status.name)
 
 const capConditions = <C extends Condition>(conditions: ReadonlyArray<C>): ReadonlyArray<C> =>
-  conditions.map((c) => c.message.length <= MESSAGE_BUDGET ? c : { ...c, message: capMessage(c.message) })
+  conditions.map((c) => (c.message.length <= MESSAGE_BUDGET ? c : { ...c, message: capMessage(c.message) }))
 
 /**
  * Every message within the Kubernetes limit, whatever stage wrote it: the translator already caps
@@ -104,204 +102,220 @@ const ours = (status: ObjectStatus, live: LiveObject, world: World, controllerNa
     : world.gatewayClasses.get(live.spec?.gatewayClassName ?? "")?.spec.controllerName === controllerName
 
 /** `controllerName`: statuses are written only on GatewayClasses naming it and on their Gateways. */
-export const statusWriter = (controllerName: string) => Layer.effectDiscard(Effect.gen(function*() {
-  const api = yield* KubeApi
-  const store = yield* SnapshotStore
-  const dataPlane = yield* DataPlane
-  const leader = yield* LeaderElection
-  const events = yield* EventRecorder
-  const deployer = yield* Deployer
-  /** What we last wrote (or found already in place), by object path; the least recently checked first. */
-  const written = new Map<string, { readonly signature: string; readonly checkedAt: number }>()
-  const remember = (path: string, signature: string) => {
-    written.delete(path)
-    written.set(path, { signature, checkedAt: Date.now() })
-  }
-  /**
-   * Forgets the objects checked a period ago, so that the next pass reads them back; at most a
-   * period's share of them per tick, which also spreads objects first checked together.
-   */
-  const forgetChecked = (): number => {
-    const now = Date.now()
-    let slice = Math.ceil((written.size * 1000) / RECHECK_PERIOD_MS)
-    let forgotten = 0
-    for (const [path, { checkedAt }] of written) {
-      if (slice-- <= 0 || now - checkedAt < RECHECK_PERIOD_MS) break
-      written.delete(path)
-      forgotten++
-    }
-    return forgotten
-  }
+export const statusWriter = (controllerName: string) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const api = yield* KubeApi
+      const store = yield* SnapshotStore
+      const dataPlane = yield* DataPlane
+      const leader = yield* LeaderElection
+      const events = yield* EventRecorder
+      const deployer = yield* Deployer
+      /** What we last wrote (or found already in place), by object path; the least recently checked first. */
+      const written = new Map<string, { readonly signature: string; readonly checkedAt: number }>()
+      const remember = (path: string, signature: string) => {
+        written.delete(path)
+        written.set(path, { signature, checkedAt: Date.now() })
+      }
+      /**
+       * Forgets the objects checked a period ago, so that the next pass reads them back; at most a
+       * period's share of them per tick, which also spreads objects first checked together.
+       */
+      const forgetChecked = (): number => {
+        const now = Date.now()
+        let slice = Math.ceil((written.size * 1000) / RECHECK_PERIOD_MS)
+        let forgotten = 0
+        for (const [path, { checkedAt }] of written) {
+          if (slice-- <= 0 || now - checkedAt < RECHECK_PERIOD_MS) break
+          written.delete(path)
+          forgotten++
+        }
+        return forgotten
+      }
 
-  /** Gateways whose proxies have not acknowledged the newest configuration, since when. */
-  const pendingSince = new Map<string, number>()
+      /** Gateways whose proxies have not acknowledged the newest configuration, since when. */
+      const pendingSince = new Map<string, number>()
 
-  /** Each object's last computed status with what it was computed from (by identity). */
-  const computed = new Map<string, Computed>()
+      /** Each object's last computed status with what it was computed from (by identity). */
+      const computed = new Map<string, Computed>()
 
-  /** A status the API server would not store: a Warning Event on the object says why. */
-  const refused = (status: ObjectStatus, message: string) =>
-    Effect.gen(function*() {
-      yield* Effect.logWarning(`the API server refused the status of ${status.kind} ${describeObject(status)}: ${message}`)
-      yield* events.warn(
-        {
-          apiVersion: "gateway.networking.k8s.io/v1",
-          kind: status.kind,
-          name: status.name,
-          ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
+      /** A status the API server would not store: a Warning Event on the object says why. */
+      const refused = (status: ObjectStatus, message: string) =>
+        Effect.gen(function* () {
+          yield* Effect.logWarning(`the API server refused the status of ${status.kind} ${describeObject(status)}: ${message}`)
+          yield* events.warn(
+            {
+              apiVersion: "gateway.networking.k8s.io/v1",
+              kind: status.kind,
+              name: status.name,
+              ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
+            },
+            "StatusWriteFailed",
+            "WriteStatus",
+            `the API server refused agentplane's status for this ${status.kind}, so the status shown is stale: ${message}`
+          )
+        })
+
+      const writeOne = Effect.fnUntraced(
+        function* ({ path, signature, status: computedStatus }: Computed, world: World) {
+          const status = withCappedMessages(computedStatus)
+          for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            const live = yield* api.request<LiveObject>("GET", path).pipe(
+              Effect.catchIf(
+                (error) => error.status === 404,
+                () => Effect.succeed(undefined)
+              )
+            )
+            if (live === undefined) return // deleted meanwhile
+            // An object that could not be read is reported without knowing whose it is: the live object says.
+            if (!ours(status, live, world, controllerName)) {
+              remember(path, signature)
+              return
+            }
+            const now = kubeTime(yield* Clock.currentTimeMillis)
+            // Objects that could not be read have conditions only (no listeners to merge).
+            const merged =
+              status.kind === "Gateway" && "listeners" in status.status
+                ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
+                : mergeClassStatus(live.status, status.status, now)
+            if (canonical(merged) === canonical(live.status ?? {})) {
+              remember(path, signature)
+              return
+            }
+            const patched = yield* api
+              .request("PATCH", `${path}/status`, {
+                contentType: "application/merge-patch+json",
+                // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
+                json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: replacementPatch(live.status, merged) }
+              })
+              .pipe(
+                Effect.as("written" as const),
+                Effect.catchIf(
+                  (error) => error.status === 409,
+                  () => Effect.succeed("conflict" as const)
+                ),
+                Effect.catchIf(
+                  (error) => error.status === 404,
+                  () => Effect.succeed("gone" as const)
+                ),
+                // The API server refused the status itself (invalid, forbidden): retrying the same write
+                // cannot help, and a log line alone leaves the object's stale status unexplained.
+                Effect.catchIf(
+                  (error) => error.status >= 400 && error.status < 500,
+                  (error) => refused(status, error.message).pipe(Effect.as("refused" as const))
+                )
+              )
+            if (patched === "written") {
+              remember(path, signature)
+              yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
+              return
+            }
+            if (patched !== "conflict") return
+          }
+          yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
         },
-        "StatusWriteFailed",
-        "WriteStatus",
-        `the API server refused agentplane's status for this ${status.kind}, so the status shown is stale: ${message}`
+        (effect, { status }) =>
+          effect.pipe(Effect.catch((error) => Effect.logWarning(`could not write the status of ${status.kind} ${status.name}: ${error.message}`)))
+      )
+
+      /**
+       * The statuses that differ from what was last written. Only objects whose inputs changed are
+       * computed again: a change to one Gateway costs one Gateway, however many there are.
+       */
+      const outdated = (published: Published, proxies: ReadonlyArray<ConnectedProxy>, managed: ReadonlyMap<string, ManagedGateway>) => {
+        const byGateway = proxiesByGateway(proxies)
+        const now = Date.now()
+        const stale: Array<Computed> = []
+        const seen = new Set<string>()
+        for (const entry of published.statuses) {
+          const path = pathOf(entry)
+          if (path === undefined) continue
+          seen.add(path)
+          const key = entry.kind === "Gateway" ? gatewayKeyOf(entry) : undefined
+          const view = key === undefined ? undefined : published.snapshot.gateways.get(key)
+          const own = key === undefined ? [] : (byGateway.get(key) ?? [])
+          const state = key === undefined ? undefined : managed.get(key)
+          const service = key === undefined ? undefined : published.world.services.get(key)
+          const inputs = [entry, view, state, service, ...own]
+          let done = computed.get(path)
+          if (done === undefined || !sameElements(done.inputs, inputs)) {
+            const status = gatewayWithManagedProxy(gatewayWithDataPlane(entry, view, own), state, service)
+            done = { path, inputs, status, signature: canonical(status.status) }
+            computed.set(path, done)
+          }
+          const waiting = awaitingAck(done.status, own)
+          if (!waiting) pendingSince.delete(path)
+          if (written.get(path)?.signature === done.signature) continue
+          if (waiting) {
+            const since = pendingSince.get(path) ?? now
+            pendingSince.set(path, since)
+            // Checked again at the latest on the next re-check tick.
+            if (now - since < ACK_GRACE_MS) continue
+          }
+          stale.push(done)
+        }
+        for (const path of pendingSince.keys()) if (!seen.has(path)) pendingSince.delete(path)
+        for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
+        return stale
+      }
+
+      const reconcile = Effect.gen(function* () {
+        if (!(yield* leader.isLeader)) {
+          written.clear()
+          return
+        }
+        const published = yield* store.current
+        if (published.generation === 0) return
+        const proxies = yield* dataPlane.proxies
+        yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), (entry) => writeOne(entry, published.world), {
+          concurrency: 4,
+          discard: true
+        })
+
+        for (const problem of published.problems) {
+          if (problem.kind === undefined || problem.name === undefined) continue
+          const target: EventTarget = {
+            apiVersion: apiVersionOf(problem.kind),
+            kind: problem.kind,
+            name: problem.name,
+            ...(problem.namespace === undefined ? {} : { namespace: problem.namespace })
+          }
+          yield* events.warn(target, "InvalidObject", "Decode", describeProblem(problem))
+        }
+        for (const proxy of proxies) {
+          const desired = resourcesOf(published.snapshot.gateways.get(proxy.gateway) ?? new Map(), RESOURCE_TYPE_URL)
+          const [namespace, name] = proxy.gateway.split("/") as [string, string]
+          for (const [resource, versions] of proxy.refused) {
+            const message = versions.get(desired.get(resource)?.version ?? "")
+            if (message === undefined) continue
+            yield* events.warn(
+              { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", namespace, name },
+              "ProxyRejectedResource",
+              "Program",
+              `proxy ${proxy.nodeId} refused ${resource}: ${message}`
+            )
+          }
+        }
+      })
+
+      const signals = Stream.mergeAll(
+        [
+          Stream.map(store.changes, () => undefined),
+          Stream.map(dataPlane.changes, () => undefined),
+          Stream.map(leader.changes, () => undefined),
+          deployer.changes,
+          // A tick is a pass only when it has something to do: objects to read back, or a grace to end.
+          Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(
+            Stream.filter(() => forgetChecked() > 0 || pendingSince.size > 0),
+            Stream.map(() => undefined)
+          )
+        ],
+        { concurrency: "unbounded" }
+      )
+      yield* signals.pipe(
+        Stream.groupedWithin(Number.MAX_SAFE_INTEGER, COALESCE),
+        Stream.runForEach(() => reconcile.pipe(Effect.catchCause((cause) => Effect.logError("status writing failed", cause)))),
+        Effect.forkScoped
       )
     })
-
-  const writeOne = Effect.fnUntraced(function*({ path, signature, status: computedStatus }: Computed, world: World) {
-    const status = withCappedMessages(computedStatus)
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const live = yield* api.request<LiveObject>("GET", path).pipe(
-        Effect.catchIf((error) => error.status === 404, () => Effect.succeed(undefined))
-      )
-      if (live === undefined) return // deleted meanwhile
-      // An object that could not be read is reported without knowing whose it is: the live object says.
-      if (!ours(status, live, world, controllerName)) {
-        remember(path, signature)
-        return
-      }
-      const now = kubeTime(yield* Clock.currentTimeMillis)
-      // Objects that could not be read have conditions only (no listeners to merge).
-      const merged = status.kind === "Gateway" && "listeners" in status.status
-        ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
-        : mergeClassStatus(live.status, status.status, now)
-      if (canonical(merged) === canonical(live.status ?? {})) {
-        remember(path, signature)
-        return
-      }
-      const patched = yield* api.request("PATCH", `${path}/status`, {
-        contentType: "application/merge-patch+json",
-        // The resourceVersion makes the write conditional: a concurrent change gives 409 and a fresh merge.
-        json: { metadata: { resourceVersion: live.metadata.resourceVersion }, status: replacementPatch(live.status, merged) }
-      }).pipe(
-        Effect.as("written" as const),
-        Effect.catchIf((error) => error.status === 409, () => Effect.succeed("conflict" as const)),
-        Effect.catchIf((error) => error.status === 404, () => Effect.succeed("gone" as const)),
-        // The API server refused the status itself (invalid, forbidden): retrying the same write
-        // cannot help, and a log line alone leaves the object's stale status unexplained.
-        Effect.catchIf(
-          (error) => error.status >= 400 && error.status < 500,
-          (error) => refused(status, error.message).pipe(Effect.as("refused" as const))
-        )
-      )
-      if (patched === "written") {
-        remember(path, signature)
-        yield* Effect.logDebug(`wrote status of ${status.kind} ${path.split("/").slice(-1)[0]}`)
-        return
-      }
-      if (patched !== "conflict") return
-    }
-    yield* Effect.logWarning(`status of ${path} kept changing under us; will try again`)
-  }, (effect, { status }) =>
-    effect.pipe(
-      Effect.catch((error) => Effect.logWarning(`could not write the status of ${status.kind} ${status.name}: ${error.message}`))
-    ))
-
-  /**
-   * The statuses that differ from what was last written. Only objects whose inputs changed are
-   * computed again: a change to one Gateway costs one Gateway, however many there are.
-   */
-  const outdated = (published: Published, proxies: ReadonlyArray<ConnectedProxy>, managed: ReadonlyMap<string, ManagedGateway>) => {
-    const byGateway = proxiesByGateway(proxies)
-    const now = Date.now()
-    const stale: Array<Computed> = []
-    const seen = new Set<string>()
-    for (const entry of published.statuses) {
-      const path = pathOf(entry)
-      if (path === undefined) continue
-      seen.add(path)
-      const key = entry.kind === "Gateway" ? gatewayKeyOf(entry) : undefined
-      const view = key === undefined ? undefined : published.snapshot.gateways.get(key)
-      const own = key === undefined ? [] : byGateway.get(key) ?? []
-      const state = key === undefined ? undefined : managed.get(key)
-      const service = key === undefined ? undefined : published.world.services.get(key)
-      const inputs = [entry, view, state, service, ...own]
-      let done = computed.get(path)
-      if (done === undefined || !sameElements(done.inputs, inputs)) {
-        const status = gatewayWithManagedProxy(gatewayWithDataPlane(entry, view, own), state, service)
-        done = { path, inputs, status, signature: canonical(status.status) }
-        computed.set(path, done)
-      }
-      const waiting = awaitingAck(done.status, own)
-      if (!waiting) pendingSince.delete(path)
-      if (written.get(path)?.signature === done.signature) continue
-      if (waiting) {
-        const since = pendingSince.get(path) ?? now
-        pendingSince.set(path, since)
-        // Checked again at the latest on the next re-check tick.
-        if (now - since < ACK_GRACE_MS) continue
-      }
-      stale.push(done)
-    }
-    for (const path of pendingSince.keys()) if (!seen.has(path)) pendingSince.delete(path)
-    for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)
-    return stale
-  }
-
-  const reconcile = Effect.gen(function*() {
-    if (!(yield* leader.isLeader)) {
-      written.clear()
-      return
-    }
-    const published = yield* store.current
-    if (published.generation === 0) return
-    const proxies = yield* dataPlane.proxies
-    yield* Effect.forEach(outdated(published, proxies, yield* deployer.managed), (entry) => writeOne(entry, published.world), {
-      concurrency: 4,
-      discard: true
-    })
-
-    for (const problem of published.problems) {
-      if (problem.kind === undefined || problem.name === undefined) continue
-      const target: EventTarget = {
-        apiVersion: apiVersionOf(problem.kind),
-        kind: problem.kind,
-        name: problem.name,
-        ...(problem.namespace === undefined ? {} : { namespace: problem.namespace })
-      }
-      yield* events.warn(target, "InvalidObject", "Decode", describeProblem(problem))
-    }
-    for (const proxy of proxies) {
-      const desired = resourcesOf(published.snapshot.gateways.get(proxy.gateway) ?? new Map(), RESOURCE_TYPE_URL)
-      const [namespace, name] = proxy.gateway.split("/") as [string, string]
-      for (const [resource, versions] of proxy.refused) {
-        const message = versions.get(desired.get(resource)?.version ?? "")
-        if (message === undefined) continue
-        yield* events.warn(
-          { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", namespace, name },
-          "ProxyRejectedResource",
-          "Program",
-          `proxy ${proxy.nodeId} refused ${resource}: ${message}`
-        )
-      }
-    }
-  })
-
-  const signals = Stream.mergeAll(
-    [
-      Stream.map(store.changes, () => undefined),
-      Stream.map(dataPlane.changes, () => undefined),
-      Stream.map(leader.changes, () => undefined),
-      deployer.changes,
-      // A tick is a pass only when it has something to do: objects to read back, or a grace to end.
-      Stream.fromSchedule(Schedule.spaced(RECHECK_TICK)).pipe(
-        Stream.filter(() => forgetChecked() > 0 || pendingSince.size > 0),
-        Stream.map(() => undefined)
-      )
-    ],
-    { concurrency: "unbounded" }
   )
-  yield* signals.pipe(
-    Stream.groupedWithin(Number.MAX_SAFE_INTEGER, COALESCE),
-    Stream.runForEach(() => reconcile.pipe(Effect.catchCause((cause) => Effect.logError("status writing failed", cause)))),
-    Effect.forkScoped
-  )
-}))

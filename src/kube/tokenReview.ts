@@ -41,9 +41,7 @@ interface TokenReviewStatus {
   readonly error?: string
 }
 
-type Verdict =
-  | { readonly _tag: "Accepted"; readonly principal: ProxyPrincipal }
-  | { readonly _tag: "Refused"; readonly message: string }
+type Verdict = { readonly _tag: "Accepted"; readonly principal: ProxyPrincipal } | { readonly _tag: "Refused"; readonly message: string }
 
 /** The `exp` claim of a JWT, in milliseconds, without verifying it (the TokenReview did that). */
 export const tokenExpiry = (token: string): number | undefined => {
@@ -108,13 +106,13 @@ class ReviewBudget {
 
 export const tokenReviewAuthenticator = Layer.effect(
   XdsAuthenticator,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const api = yield* KubeApi
     const accepted = new BoundedCache<{ readonly principal: ProxyPrincipal; readonly expires: number }>(MAX_CACHED_VERDICTS)
     const refused = new BoundedCache<{ readonly message: string; readonly expires: number }>(MAX_CACHED_VERDICTS)
     const budget = new ReviewBudget()
 
-    const review = Effect.fn("TokenReview.review")(function*(token: string, peer: string, useCache: boolean) {
+    const review = Effect.fn("TokenReview.review")(function* (token: string, peer: string, useCache: boolean) {
       const now = yield* Clock.currentTimeMillis
       const id = createHash("sha256").update(token).digest("base64url")
       if (useCache) {
@@ -127,15 +125,15 @@ export const tokenReviewAuthenticator = Layer.effect(
       // Re-checks of served streams are paced by the server, not by the client: they do not count.
       if (useCache && !budget.take(host, now)) {
         return yield* new XdsRateLimited({
-          message: `too many token reviews for streams from ${host} (at most ${REVIEW_BURST} at once, then one per ${
-            REVIEW_INTERVAL_MS / 1000
-          } s); retry later`
+          message: `too many token reviews for streams from ${host} (at most ${REVIEW_BURST} at once, then one per ${REVIEW_INTERVAL_MS / 1000} s); retry later`
         })
       }
-      const response = yield* api.request<{ status?: TokenReviewStatus }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
-        contentType: "application/json",
-        json: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [XDS_AUDIENCE] } }
-      }).pipe(Effect.mapError((error) => new XdsAuthUnavailable({ message: `cannot review the token (${error.message}); retry` })))
+      const response = yield* api
+        .request<{ status?: TokenReviewStatus }>("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
+          contentType: "application/json",
+          json: { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token, audiences: [XDS_AUDIENCE] } }
+        })
+        .pipe(Effect.mapError((error) => new XdsAuthUnavailable({ message: `cannot review the token (${error.message}); retry` })))
       const verdict = verdictOf(response.status)
       if (verdict._tag === "Refused") refused.set(id, { message: verdict.message, expires: now + REFUSED_TTL_MS }, now)
       else {
@@ -146,7 +144,7 @@ export const tokenReviewAuthenticator = Layer.effect(
     })
 
     const grantFor = (useCache: boolean) =>
-      Effect.fn("TokenReview.authenticate")(function*(token: string | undefined, peer: string) {
+      Effect.fn("TokenReview.authenticate")(function* (token: string | undefined, peer: string) {
         if (token === undefined) return yield* new XdsUnauthenticated({ message: MISSING_TOKEN })
         const verdict = yield* review(token, peer, useCache)
         if (verdict._tag === "Refused") return yield* new XdsUnauthenticated({ message: verdict.message })

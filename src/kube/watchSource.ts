@@ -46,8 +46,7 @@ interface Touched {
   readonly name: string
 }
 
-const idOf = (kind: string, namespace: string | undefined, name: string) =>
-  namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`
+const idOf = (kind: string, namespace: string | undefined, name: string) => (namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`)
 
 /**
  * Keeps the World in step with the informer caches. The first pass reads every cache; later
@@ -83,14 +82,17 @@ const makeWorldBuilder = () => {
       return { before, after: outcome.object }
     }
     if (outcome._tag === "Invalid") {
-      problems.set(id, outcome.issues.map((issue) => ({
-        origin: "cluster",
-        kind: watched.kind,
-        ...(namespace === undefined ? {} : { namespace }),
-        name,
-        field: issue.field,
-        message: `${issue.message}${before === undefined ? "; the object is not used until it is fixed" : "; its last good version is still used"}`
-      })))
+      problems.set(
+        id,
+        outcome.issues.map((issue) => ({
+          origin: "cluster",
+          kind: watched.kind,
+          ...(namespace === undefined ? {} : { namespace }),
+          name,
+          field: issue.field,
+          message: `${issue.message}${before === undefined ? "; the object is not used until it is fixed" : "; its last good version is still used"}`
+        }))
+      )
     }
     return undefined
   }
@@ -104,7 +106,9 @@ const makeWorldBuilder = () => {
         for (const raw of entry.informer.list()) {
           const name = raw.metadata?.name ?? ""
           const change = refresh(entry, raw.metadata?.namespace, name)
-          seen.add(idOf(entry.watched.kind, entry.watched.kind === "GatewayClass" || entry.watched.kind === "Namespace" ? undefined : raw.metadata?.namespace, name))
+          seen.add(
+            idOf(entry.watched.kind, entry.watched.kind === "GatewayClass" || entry.watched.kind === "Namespace" ? undefined : raw.metadata?.namespace, name)
+          )
           if (change !== undefined) changes.push(change)
         }
       }
@@ -129,78 +133,84 @@ const makeWorldBuilder = () => {
 
 export const watchSource = Layer.effect(
   Source,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const api = yield* KubeApi
     const informersRef = yield* Ref.make<ReadonlyArray<RunningInformer>>([])
     // Objects named by events since the last pass (filled by informer callbacks, outside Effect).
     const pending: { touched: Array<Touched> } = { touched: [] }
-    const ticks = Stream.callback<void>((queue) =>
-      Effect.gen(function*() {
-        const tick = () => {
-          Queue.offerUnsafe(queue, undefined)
-        }
-        const touchedBy = (watched: Watched) => (object: Raw) => {
-          pending.touched.push({ watched, namespace: object.metadata?.namespace, name: object.metadata?.name ?? "" })
-          tick()
-        }
-        // Informers call back outside Effect; these run effects in this stream's scope.
-        const runFork = yield* FiberSet.makeRuntime()
-        const runPromise = yield* FiberSet.makeRuntimePromise()
-        const running: Array<RunningInformer> = WATCHED.map((watched) => {
-          const entry: RunningInformer = {
-            watched,
-            listed: false,
-            informer: makeInformer<Raw>(api.config, watched.path, async () => {
-              const list = await runPromise(api.request<{ metadata?: { resourceVersion?: string }; items: Array<Raw> }>("GET", watched.path))
-              entry.listed = true
-              tick()
-              return { metadata: list.metadata ?? {}, items: list.items }
+    const ticks = Stream.callback<void>(
+      (queue) =>
+        Effect.gen(function* () {
+          const tick = () => {
+            Queue.offerUnsafe(queue, undefined)
+          }
+          const touchedBy = (watched: Watched) => (object: Raw) => {
+            pending.touched.push({ watched, namespace: object.metadata?.namespace, name: object.metadata?.name ?? "" })
+            tick()
+          }
+          // Informers call back outside Effect; these run effects in this stream's scope.
+          const runFork = yield* FiberSet.makeRuntime()
+          const runPromise = yield* FiberSet.makeRuntimePromise()
+          const running: Array<RunningInformer> = WATCHED.map((watched) => {
+            const entry: RunningInformer = {
+              watched,
+              listed: false,
+              informer: makeInformer<Raw>(api.config, watched.path, async () => {
+                const list = await runPromise(api.request<{ metadata?: { resourceVersion?: string }; items: Array<Raw> }>("GET", watched.path))
+                entry.listed = true
+                tick()
+                return { metadata: list.metadata ?? {}, items: list.items }
+              })
+            }
+            return entry
+          })
+          let stopped = false
+          for (const entry of running) {
+            let backoff = BACKOFF_MIN_MS
+            entry.informer.on("add", touchedBy(entry.watched))
+            entry.informer.on("update", touchedBy(entry.watched))
+            entry.informer.on("delete", touchedBy(entry.watched))
+            entry.informer.on("connect", () => {
+              backoff = BACKOFF_MIN_MS
+            })
+            entry.informer.on("error", (error: unknown) => {
+              if (stopped) return
+              const delay = jittered(backoff)
+              backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
+              const status = (error as { status?: number })?.status
+              const message =
+                status === 404
+                  ? `${entry.watched.path} is not served: install the ${entry.watched.kind} CRD (${
+                      entry.watched.kind === "GatewayParameters" ? "manifests/crds" : "the Gateway API standard channel"
+                    }); nothing is translated until every watched kind can be listed`
+                  : error instanceof Error
+                    ? error.message
+                    : ((error as { message?: string })?.message ?? String(error))
+              runFork(
+                Effect.logWarning(
+                  `watch of ${entry.watched.kind} failed (${message}); retrying in ${Math.round(delay)} ms, serving the cached objects meanwhile`
+                )
+              )
+              setTimeout(() => {
+                if (!stopped) void entry.informer.start()
+              }, delay).unref()
             })
           }
-          return entry
-        })
-        let stopped = false
-        for (const entry of running) {
-          let backoff = BACKOFF_MIN_MS
-          entry.informer.on("add", touchedBy(entry.watched))
-          entry.informer.on("update", touchedBy(entry.watched))
-          entry.informer.on("delete", touchedBy(entry.watched))
-          entry.informer.on("connect", () => {
-            backoff = BACKOFF_MIN_MS
-          })
-          entry.informer.on("error", (error: unknown) => {
-            if (stopped) return
-            const delay = jittered(backoff)
-            backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
-            const status = (error as { status?: number })?.status
-            const message = status === 404
-              ? `${entry.watched.path} is not served: install the ${entry.watched.kind} CRD (${
-                entry.watched.kind === "GatewayParameters" ? "manifests/crds" : "the Gateway API standard channel"
-              }); nothing is translated until every watched kind can be listed`
-              : error instanceof Error ? error.message : (error as { message?: string })?.message ?? String(error)
-            runFork(
-              Effect.logWarning(
-                `watch of ${entry.watched.kind} failed (${message}); retrying in ${Math.round(delay)} ms, serving the cached objects meanwhile`
-              )
-            )
-            setTimeout(() => {
-              if (!stopped) void entry.informer.start()
-            }, delay).unref()
-          })
-        }
-        yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            for (const entry of running) void entry.informer.start()
-          }),
-          () =>
-            Effect.promise(async () => {
-              stopped = true
-              await Promise.all(running.map((entry) => entry.informer.stop()))
-            })
-        )
-        yield* Ref.set(informersRef, running)
-        tick()
-      }), { bufferSize: 1, strategy: "sliding" })
+          yield* Effect.acquireRelease(
+            Effect.sync(() => {
+              for (const entry of running) void entry.informer.start()
+            }),
+            () =>
+              Effect.promise(async () => {
+                stopped = true
+                await Promise.all(running.map((entry) => entry.informer.stop()))
+              })
+          )
+          yield* Ref.set(informersRef, running)
+          tick()
+        }),
+      { bufferSize: 1, strategy: "sliding" }
+    )
 
     const build = makeWorldBuilder()
     const synced = Effect.map(Ref.get(informersRef), (all) => all.length > 0 && all.every((entry) => entry.listed))

@@ -7,7 +7,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 type Labels = Readonly<Record<string, string>>
 
 const labelText = (labels: Labels) => {
-  const entries = Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1)
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1))
   return entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`
 }
 
@@ -62,19 +62,21 @@ export interface Gauge {
 }
 
 const renderGauge = (gauge: Gauge) =>
-  [`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`, ...gauge.samples.map((s) => `${gauge.name}${labelText(s.labels)} ${s.value}`)]
-    .join("\n")
+  [`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`, ...gauge.samples.map((s) => `${gauge.name}${labelText(s.labels)} ${s.value}`)].join("\n")
 
-export class Metrics extends Context.Service<Metrics, {
-  readonly pushed: (typeUrl: string, trigger: string, resources: number) => Effect.Effect<void>
-  readonly pushLatency: (seconds: number) => Effect.Effect<void>
-  readonly nacked: (gateway: string, typeUrl: string, resources: number) => Effect.Effect<void>
-  readonly translated: Effect.Effect<void>
-  /** An xDS stream closed before it was served (bad node, no or wrong token), by gRPC status name. */
-  readonly refusedStream: (code: string) => Effect.Effect<void>
-  /** Prometheus text, with gauges read at scrape time. */
-  readonly render: (gauges: ReadonlyArray<Gauge>) => Effect.Effect<string>
-}>()("agentplane/admin/Metrics") {
+export class Metrics extends Context.Service<
+  Metrics,
+  {
+    readonly pushed: (typeUrl: string, trigger: string, resources: number) => Effect.Effect<void>
+    readonly pushLatency: (seconds: number) => Effect.Effect<void>
+    readonly nacked: (gateway: string, typeUrl: string, resources: number) => Effect.Effect<void>
+    readonly translated: Effect.Effect<void>
+    /** An xDS stream closed before it was served (bad node, no or wrong token), by gRPC status name. */
+    readonly refusedStream: (code: string) => Effect.Effect<void>
+    /** Prometheus text, with gauges read at scrape time. */
+    readonly render: (gauges: ReadonlyArray<Gauge>) => Effect.Effect<string>
+  }
+>()("agentplane/admin/Metrics") {
   static readonly layer = Layer.sync(Metrics, () => {
     const pushes = new Counter("agentplane_xds_pushes_total", "Delta xDS responses sent to proxies.")
     const pushedResources = new Counter("agentplane_xds_pushed_resources_total", "Resources sent to proxies.")
@@ -93,9 +95,17 @@ export class Metrics extends Context.Service<Metrics, {
       translated: Effect.sync(() => translations.inc()),
       refusedStream: (code) => Effect.sync(() => refusedStreams.inc({ code })),
       render: (gauges) =>
-        Effect.sync(() =>
-          `${[...gauges.map(renderGauge), pushes.render(), pushedResources.render(), nacks.render(), translations.render(), refusedStreams.render(), latency.render()]
-            .join("\n")}\n`
+        Effect.sync(
+          () =>
+            `${[
+              ...gauges.map(renderGauge),
+              pushes.render(),
+              pushedResources.render(),
+              nacks.render(),
+              translations.render(),
+              refusedStreams.render(),
+              latency.render()
+            ].join("\n")}\n`
         )
     })
   })

@@ -4,17 +4,20 @@
 // all of this from here.
 import { Context, Effect, Layer, Ref } from "effect"
 
-export class Readiness extends Context.Service<Readiness, {
-  readonly xdsListening: Effect.Effect<void>
-  readonly isXdsListening: Effect.Effect<boolean>
-  /** Marks the named requirement unmet with a reason users can act on, or met again with undefined. */
-  readonly require: (name: string, unmet: string | undefined) => Effect.Effect<void>
-  /** Reasons of every unmet requirement, sorted by name. */
-  readonly unmet: Effect.Effect<ReadonlyArray<string>>
-}>()("agentplane/admin/Readiness") {
+export class Readiness extends Context.Service<
+  Readiness,
+  {
+    readonly xdsListening: Effect.Effect<void>
+    readonly isXdsListening: Effect.Effect<boolean>
+    /** Marks the named requirement unmet with a reason users can act on, or met again with undefined. */
+    readonly require: (name: string, unmet: string | undefined) => Effect.Effect<void>
+    /** Reasons of every unmet requirement, sorted by name. */
+    readonly unmet: Effect.Effect<ReadonlyArray<string>>
+  }
+>()("agentplane/admin/Readiness") {
   static readonly layer = Layer.effect(
     Readiness,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const listening = yield* Ref.make(false)
       const requirements = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
       return Readiness.of({
@@ -27,9 +30,7 @@ export class Readiness extends Context.Service<Readiness, {
             else next.set(name, unmet)
             return next
           }),
-        unmet: Ref.get(requirements).pipe(
-          Effect.map((current) => [...current].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, reason]) => reason))
-        )
+        unmet: Ref.get(requirements).pipe(Effect.map((current) => [...current].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, reason]) => reason)))
       })
     })
   )

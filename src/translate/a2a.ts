@@ -27,11 +27,7 @@ const A2A_PROTOCOLS: ReadonlySet<BackendProtocol> = new Set(["a2a"])
 export const agentPrefix = (backend: DiscoveredBackend): string =>
   backend.onePortOfSeveral ? `/${backend.namespace}/${backend.service}/${backend.portId}` : `/${backend.namespace}/${backend.service}`
 
-const agentRoute = (
-  gateway: { readonly namespace: string; readonly name: string },
-  listener: Listener,
-  agent: A2aAgent
-): NamedResource => {
+const agentRoute = (gateway: { readonly namespace: string; readonly name: string }, listener: Listener, agent: A2aAgent): NamedResource => {
   const key = a2aRouteKey(gateway.namespace, gateway.name, listener.name, agent.backend.backendKey)
   return {
     name: xdsName("route", key),
@@ -43,11 +39,13 @@ const agentRoute = (
           listenerKey: listenerKey(gateway.namespace, gateway.name, listener.name),
           name: { kind: "Service", name: agent.backend.service, namespace: agent.backend.namespace, ruleName: agent.backend.portId },
           matches: [{ path: { kind: { $case: "pathPrefix", value: agent.prefix } } }],
-          backends: [{
-            backend: { kind: { $case: "backend", value: agent.backend.backendKey } },
-            weight: 1,
-            backendPolicies: [{ kind: { $case: "a2a", value: {} } }]
-          }],
+          backends: [
+            {
+              backend: { kind: { $case: "backend", value: agent.backend.backendKey } },
+              weight: 1,
+              backendPolicies: [{ kind: { $case: "a2a", value: {} } }]
+            }
+          ],
           trafficPolicies: [{ kind: { $case: "urlRewrite", value: { host: "", path: { $case: "prefix", value: agent.backend.path } } } }]
         }
       }
@@ -68,7 +66,7 @@ export const a2aListener = (
     for (const backend of discovery.backends) agents.push({ backend, prefix: agentPrefix(backend) })
     problems.push(...discovery.problems)
   }
-  agents.sort((a, b) => a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0)
+  agents.sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0))
   return {
     resources: [
       httpListenerResource(gateway.namespace, gateway.name, listener),

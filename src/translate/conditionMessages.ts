@@ -60,11 +60,11 @@ export const describeServiceProblems = (problems: ReadonlyArray<DiscoveryProblem
   // The problems shared by most Services first (they are what a reader needs to see), then by Service.
   const text = (group: { readonly what: string; readonly services: ReadonlyArray<string> }) => `${group.services[0]} ${group.what}`
   groups.sort((a, b) => b.services.length - a.services.length || (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0))
-  const shown = groups.slice(0, LISTED_PROBLEMS).map(({ services, what }) =>
-    services.length === 1
-      ? `Service ${services[0]}: ${what}`
-      : `${services.length} Services have ${what}: ${listNames(services, NAMES_PER_PROBLEM)}`
-  )
+  const shown = groups
+    .slice(0, LISTED_PROBLEMS)
+    .map(({ services, what }) =>
+      services.length === 1 ? `Service ${services[0]}: ${what}` : `${services.length} Services have ${what}: ${listNames(services, NAMES_PER_PROBLEM)}`
+    )
   const rest = groups.slice(LISTED_PROBLEMS)
   if (rest.length > 0) {
     const services = new Set(rest.flatMap((group) => group.services)).size

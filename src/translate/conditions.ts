@@ -11,13 +11,7 @@ export interface Condition {
 }
 
 /** Messages are capped, so that no condition is ever too long for Kubernetes to store. */
-export const condition = (
-  type: string,
-  ok: boolean,
-  reason: string,
-  message: string,
-  generation: number | undefined
-): Condition => ({
+export const condition = (type: string, ok: boolean, reason: string, message: string, generation: number | undefined): Condition => ({
   type,
   status: ok ? "True" : "False",
   reason,

@@ -65,8 +65,7 @@ const validPath = (path: string): boolean => path.startsWith("/") && !/\s/.test(
 
 /** A DNS name (labels of letters, digits and '-', an optional trailing dot) or an IP address. */
 const isHost = (host: string): boolean =>
-  isIP(host) !== 0 ||
-  (host.length <= 253 && /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i.test(host))
+  isIP(host) !== 0 || (host.length <= 253 && /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i.test(host))
 
 /** Discoveries by Service object: an unchanged Service is never examined twice. */
 const discoveries = new WeakMap<Service, Map<string, Discovery>>()
@@ -94,11 +93,7 @@ const optionsKey = (options: TranslateOptions): string => {
 }
 
 /** Every agent backend a Service offers, for the protocols asked for (cached per Service object). */
-export const discoverService = (
-  service: Service,
-  protocols: ReadonlySet<BackendProtocol>,
-  options: TranslateOptions
-): Discovery => {
+export const discoverService = (service: Service, protocols: ReadonlySet<BackendProtocol>, options: TranslateOptions): Discovery => {
   const key = `${protocolsKey(protocols)}|${optionsKey(options)}`
   let byKey = discoveries.get(service)
   if (byKey === undefined) {
@@ -112,18 +107,12 @@ export const discoverService = (
   return discovery
 }
 
-const examineService = (
-  service: Service,
-  protocols: ReadonlySet<BackendProtocol>,
-  options: TranslateOptions
-): Discovery => {
+const examineService = (service: Service, protocols: ReadonlySet<BackendProtocol>, options: TranslateOptions): Discovery => {
   const namespace = namespaceOf(service.metadata)
   const name = service.metadata.name
   const ports = (service.spec.ports ?? [])
     .map((port, index) => ({ port, index, protocol: backendProtocolOf(port) }))
-    .filter((entry): entry is typeof entry & { protocol: BackendProtocol } =>
-      entry.protocol !== undefined && protocols.has(entry.protocol)
-    )
+    .filter((entry): entry is typeof entry & { protocol: BackendProtocol } => entry.protocol !== undefined && protocols.has(entry.protocol))
   if (ports.length === 0) return { backends: [], problems: [] }
 
   const problems: Array<DiscoveryProblem> = []
@@ -181,7 +170,7 @@ const examineService = (
       onePortOfSeveral: several,
       targetName: mcpTargetName(namespace, name, several ? portId : undefined),
       backendKey: serviceBackendKey(namespace, name, port.port),
-      host: external ? service.spec.externalName ?? "" : `${name}.${namespace}.svc.${options.clusterDomain}`,
+      host: external ? (service.spec.externalName ?? "") : `${name}.${namespace}.svc.${options.clusterDomain}`,
       port: dialPort,
       path: annotations[pathAnnotations[protocol]] ?? defaultPaths[protocol]
     })

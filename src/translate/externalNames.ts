@@ -38,7 +38,7 @@ export const externalNameRefusal = (policy: ExternalNamePolicy, host: string): s
     return `"${host}" is refused: ExternalName targets are not allowed here (--external-names deny); use a Service with pods or endpoints in the cluster`
   }
   const name = normalise(host)
-  const allowed = policy.hosts.some((pattern) => pattern.startsWith("*.") ? name.endsWith(pattern.slice(1)) : name === pattern)
+  const allowed = policy.hosts.some((pattern) => (pattern.startsWith("*.") ? name.endsWith(pattern.slice(1)) : name === pattern))
   return allowed
     ? undefined
     : `"${host}" is refused: it is not among the allowed ExternalName hosts (--external-names ${describePolicy(policy)}); point the Service at an allowed host`

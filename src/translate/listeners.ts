@@ -51,16 +51,20 @@ export const judgeListeners = (listeners: ReadonlyArray<Listener>): ReadonlyArra
     const kind = listenerKindOf(listener)
     return kind === undefined
       ? {
-        _tag: "Unsupported",
-        message: `protocol "${listener.protocol}" is not served by agentplane; use one of ${SUPPORTED_PROTOCOLS.join(", ")}`
-      }
+          _tag: "Unsupported",
+          message: `protocol "${listener.protocol}" is not served by agentplane; use one of ${SUPPORTED_PROTOCOLS.join(", ")}`
+        }
       : { _tag: "Ok", kind }
   })
   listeners.forEach((listener, index) => {
     if (verdicts[index]?._tag !== "Ok") return
-    const clash = listeners.find((other, otherIndex) =>
-      otherIndex !== index && verdicts[otherIndex]?._tag !== "Unsupported" && other.name !== listener.name &&
-      other.port === listener.port && (other.hostname ?? "") === (listener.hostname ?? "")
+    const clash = listeners.find(
+      (other, otherIndex) =>
+        otherIndex !== index &&
+        verdicts[otherIndex]?._tag !== "Unsupported" &&
+        other.name !== listener.name &&
+        other.port === listener.port &&
+        (other.hostname ?? "") === (listener.hostname ?? "")
     )
     if (clash !== undefined) {
       verdicts[index] = {

@@ -16,7 +16,7 @@ export interface McpListener {
 
 const MCP_PROTOCOLS: ReadonlySet<BackendProtocol> = new Set(["mcp", "mcp-sse"])
 
-const byTargetName = (a: DiscoveredBackend, b: DiscoveredBackend) => a.targetName < b.targetName ? -1 : a.targetName > b.targetName ? 1 : 0
+const byTargetName = (a: DiscoveredBackend, b: DiscoveredBackend) => (a.targetName < b.targetName ? -1 : a.targetName > b.targetName ? 1 : 0)
 
 /** `services` are the ones the listener admits. */
 export const mcpListener = (
@@ -74,12 +74,7 @@ export const mcpListener = (
     })
   }
   return {
-    resources: [
-      httpListenerResource(gateway.namespace, gateway.name, listener),
-      route,
-      backend,
-      ...targets.map(staticBackendResource)
-    ],
+    resources: [httpListenerResource(gateway.namespace, gateway.name, listener), route, backend, ...targets.map(staticBackendResource)],
     targets,
     problems
   }

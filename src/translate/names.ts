@@ -3,20 +3,16 @@
 
 export const bindKey = (namespace: string, gateway: string, port: number): string => `${port}/${namespace}/${gateway}`
 
-export const listenerKey = (namespace: string, gateway: string, listener: string): string =>
-  `${namespace}/${gateway}.${listener}`
+export const listenerKey = (namespace: string, gateway: string, listener: string): string => `${namespace}/${gateway}.${listener}`
 
 /** The single route a discovery listener (MCP) serves. */
-export const mcpRouteKey = (namespace: string, gateway: string, listener: string): string =>
-  `${namespace}/${gateway}.${listener}.mcp`
+export const mcpRouteKey = (namespace: string, gateway: string, listener: string): string => `${namespace}/${gateway}.${listener}.mcp`
 
 /** The multiplexing MCP backend behind a listener. */
-export const mcpBackendKey = (namespace: string, gateway: string, listener: string): string =>
-  `${namespace}/${gateway}.${listener}.mcp`
+export const mcpBackendKey = (namespace: string, gateway: string, listener: string): string => `${namespace}/${gateway}.${listener}.mcp`
 
 /** A Service port reached by DNS; shared by every gateway that discovers it. */
-export const serviceBackendKey = (namespace: string, service: string, port: number): string =>
-  `${namespace}/${service}:${port}`
+export const serviceBackendKey = (namespace: string, service: string, port: number): string => `${namespace}/${service}:${port}`
 
 export type ResourceKind = "bind" | "listener" | "route" | "backend" | "policy"
 

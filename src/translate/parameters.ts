@@ -2,18 +2,9 @@
 // Gateway's own `spec.infrastructure.parametersRef` over its class's), and
 // how its proxies run: by the user (selfManaged) or by agentplane (kube).
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
-import {
-  type AgentgatewaySettings,
-  KGATEWAY_GROUP,
-  type GatewayParameters,
-  type McpSettings
-} from "../api/gatewayParameters.ts"
+import { type AgentgatewaySettings, KGATEWAY_GROUP, type GatewayParameters, type McpSettings } from "../api/gatewayParameters.ts"
 import { namespaceOf } from "../api/meta.ts"
-import {
-  MCPBackend_FailureMode,
-  MCPBackend_PrefixMode,
-  MCPBackend_StatefulMode
-} from "../gen/agentgateway/resource.ts"
+import { MCPBackend_FailureMode, MCPBackend_PrefixMode, MCPBackend_StatefulMode } from "../gen/agentgateway/resource.ts"
 import { defaultMcpBehaviour, type McpBehaviour } from "./resources.ts"
 import type { World } from "../world/world.ts"
 
@@ -23,12 +14,9 @@ interface Layer {
   readonly where: string
 }
 
-export type ParametersResolution =
-  | { readonly _tag: "Resolved"; readonly layers: ReadonlyArray<Layer> }
-  | { readonly _tag: "Invalid"; readonly message: string }
+export type ParametersResolution = { readonly _tag: "Resolved"; readonly layers: ReadonlyArray<Layer> } | { readonly _tag: "Invalid"; readonly message: string }
 
-const isGatewayParametersRef = (ref: { readonly group: string; readonly kind: string }) =>
-  ref.group === KGATEWAY_GROUP && ref.kind === "GatewayParameters"
+const isGatewayParametersRef = (ref: { readonly group: string; readonly kind: string }) => ref.group === KGATEWAY_GROUP && ref.kind === "GatewayParameters"
 
 const describe = (parameters: GatewayParameters) => `GatewayParameters ${namespaceOf(parameters.metadata)}/${parameters.metadata.name}`
 
@@ -39,8 +27,7 @@ export const classParameters = (world: World, gatewayClass: GatewayClass): Param
   if (!isGatewayParametersRef(ref)) {
     return {
       _tag: "Invalid",
-      message:
-        `spec.parametersRef names ${ref.group || "core"}/${ref.kind}; it must name a GatewayParameters (group ${KGATEWAY_GROUP})`
+      message: `spec.parametersRef names ${ref.group || "core"}/${ref.kind}; it must name a GatewayParameters (group ${KGATEWAY_GROUP})`
     }
   }
   if (ref.namespace === undefined) {
@@ -57,18 +44,13 @@ export const classParameters = (world: World, gatewayClass: GatewayClass): Param
 }
 
 /** The class's parameters with the Gateway's own on top. */
-export const gatewayParameters = (
-  world: World,
-  gateway: Gateway,
-  fromClass: ReadonlyArray<Layer>
-): ParametersResolution => {
+export const gatewayParameters = (world: World, gateway: Gateway, fromClass: ReadonlyArray<Layer>): ParametersResolution => {
   const ref = gateway.spec.infrastructure?.parametersRef
   if (ref === undefined) return { _tag: "Resolved", layers: fromClass }
   if (!isGatewayParametersRef(ref)) {
     return {
       _tag: "Invalid",
-      message:
-        `spec.infrastructure.parametersRef names ${ref.group || "core"}/${ref.kind}; it must name a GatewayParameters (group ${KGATEWAY_GROUP})`
+      message: `spec.infrastructure.parametersRef names ${ref.group || "core"}/${ref.kind}; it must name a GatewayParameters (group ${KGATEWAY_GROUP})`
     }
   }
   const namespace = namespaceOf(gateway.metadata)
@@ -76,8 +58,7 @@ export const gatewayParameters = (
   if (parameters === undefined) {
     return {
       _tag: "Invalid",
-      message:
-        `spec.infrastructure.parametersRef names GatewayParameters ${namespace}/${ref.name}, which does not exist; create it in the Gateway's namespace or fix the reference`
+      message: `spec.infrastructure.parametersRef names GatewayParameters ${namespace}/${ref.name}, which does not exist; create it in the Gateway's namespace or fix the reference`
     }
   }
   return checkMode([...fromClass, { parameters, where: describe(parameters) }])
@@ -89,10 +70,12 @@ const decidingLayer = (layers: ReadonlyArray<Layer>): Layer | undefined =>
 
 /** Some layer must say how proxies run. */
 const checkMode = (layers: ReadonlyArray<Layer>): ParametersResolution =>
-  decidingLayer(layers) !== undefined ? { _tag: "Resolved", layers } : {
-    _tag: "Invalid",
-    message: `${layers[layers.length - 1]!.where} does not say how proxies run; set "spec.selfManaged: {}" (you run the proxy) or "spec.kube: {}" (agentplane deploys it)`
-  }
+  decidingLayer(layers) !== undefined
+    ? { _tag: "Resolved", layers }
+    : {
+        _tag: "Invalid",
+        message: `${layers[layers.length - 1]!.where} does not say how proxies run; set "spec.selfManaged: {}" (you run the proxy) or "spec.kube: {}" (agentplane deploys it)`
+      }
 
 /** Everything that applies to a Gateway: its class's parameters, then its own. */
 export const parametersOf = (world: World, gateway: Gateway): ParametersResolution => {
@@ -102,9 +85,7 @@ export const parametersOf = (world: World, gateway: Gateway): ParametersResoluti
   return fromClass._tag === "Invalid" ? fromClass : gatewayParameters(world, gateway, fromClass.layers)
 }
 
-export type ProxyMode =
-  | { readonly _tag: "SelfManaged" }
-  | { readonly _tag: "Managed"; readonly settings: AgentgatewaySettings }
+export type ProxyMode = { readonly _tag: "SelfManaged" } | { readonly _tag: "Managed"; readonly settings: AgentgatewaySettings }
 
 /**
  * How a Gateway's proxies run. No parameters at all means self-managed (agentplane then only
@@ -136,21 +117,26 @@ const mergeMaps = <V>(a: Readonly<Record<string, V>> | undefined, b: Readonly<Re
  * are never changed.
  */
 export const mergeAgentgateway = (base: AgentgatewaySettings, over: AgentgatewaySettings): AgentgatewaySettings => {
-  const env = base.env === undefined || over.env === undefined ? over.env ?? base.env : [
-    ...base.env.map((entry) => over.env!.find((o) => o.name === entry.name) ?? entry),
-    ...over.env.filter((entry) => !base.env!.some((b) => b.name === entry.name))
-  ]
-  const resources = base.resources === undefined || over.resources === undefined
-    ? over.resources ?? base.resources
-    : defined<Resources>({
-      requests: mergeMaps(base.resources.requests, over.resources.requests),
-      limits: mergeMaps(base.resources.limits, over.resources.limits)
-    })
-  const service = base.service === undefined || over.service === undefined
-    ? over.service ?? base.service
-    : defined<Service>({ type: over.service.type ?? base.service.type, annotations: mergeMaps(base.service.annotations, over.service.annotations) })
+  const env =
+    base.env === undefined || over.env === undefined
+      ? (over.env ?? base.env)
+      : [
+          ...base.env.map((entry) => over.env!.find((o) => o.name === entry.name) ?? entry),
+          ...over.env.filter((entry) => !base.env!.some((b) => b.name === entry.name))
+        ]
+  const resources =
+    base.resources === undefined || over.resources === undefined
+      ? (over.resources ?? base.resources)
+      : defined<Resources>({
+          requests: mergeMaps(base.resources.requests, over.resources.requests),
+          limits: mergeMaps(base.resources.limits, over.resources.limits)
+        })
+  const service =
+    base.service === undefined || over.service === undefined
+      ? (over.service ?? base.service)
+      : defined<Service>({ type: over.service.type ?? base.service.type, annotations: mergeMaps(base.service.annotations, over.service.annotations) })
   return defined<AgentgatewaySettings>({
-    image: base.image === undefined || over.image === undefined ? over.image ?? base.image : { ...base.image, ...over.image },
+    image: base.image === undefined || over.image === undefined ? (over.image ?? base.image) : { ...base.image, ...over.image },
     replicas: over.replicas ?? base.replicas,
     resources,
     logLevel: over.logLevel ?? base.logLevel,
@@ -158,7 +144,7 @@ export const mergeAgentgateway = (base: AgentgatewaySettings, over: Agentgateway
     nodeSelector: mergeMaps(base.nodeSelector, over.nodeSelector),
     tolerations: over.tolerations ?? base.tolerations,
     service,
-    tracing: base.tracing === undefined || over.tracing === undefined ? over.tracing ?? base.tracing : { ...base.tracing, ...over.tracing }
+    tracing: base.tracing === undefined || over.tracing === undefined ? (over.tracing ?? base.tracing) : { ...base.tracing, ...over.tracing }
   })
 }
 

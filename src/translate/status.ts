@@ -34,24 +34,24 @@ export type ObjectStatus =
   | { readonly kind: "GatewayClass"; readonly name: string; readonly status: ConditionsStatus }
   | { readonly kind: "Gateway"; readonly namespace: string; readonly name: string; readonly status: GatewayStatus }
   | {
-    /** An input object that could not be read: it names the field and the fix. */
-    readonly kind: string
-    readonly namespace?: string
-    readonly name: string
-    readonly status: ConditionsStatus
-  }
+      /** An input object that could not be read: it names the field and the fix. */
+      readonly kind: string
+      readonly namespace?: string
+      readonly name: string
+      readonly status: ConditionsStatus
+    }
 
 /** The `namespace/name` of a Gateway's status entry: the key of its gateway in snapshots and proxies. */
 export const gatewayKeyOf = (entry: ObjectStatus): string => `${(entry as { namespace: string }).namespace}/${entry.name}`
 
 /** Identifies an object's status entry; statuses are sorted by it. */
-export const statusKey = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? status.namespace ?? "" : ""}/${status.name}`
+export const statusKey = (status: ObjectStatus): string => `${status.kind}/${"namespace" in status ? (status.namespace ?? "") : ""}/${status.name}`
 
 /** Each sort key is built once, not at every comparison (this runs on every translation). */
 export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArray<ObjectStatus> =>
   statuses
     .map((status) => ({ key: statusKey(status), status }))
-    .sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map(({ status }) => status)
 
 /**
@@ -61,10 +61,7 @@ export const sortStatuses = (statuses: ReadonlyArray<ObjectStatus>): ReadonlyArr
  * the cluster all say what is wrong with it. Objects with nothing else to report get an entry of
  * their own. Entries without problems are kept as they are (the same objects).
  */
-export const statusesWithProblems = (
-  statuses: ReadonlyArray<ObjectStatus>,
-  problems: ReadonlyArray<SourceProblem>
-): ReadonlyArray<ObjectStatus> => {
+export const statusesWithProblems = (statuses: ReadonlyArray<ObjectStatus>, problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ObjectStatus> => {
   const unread = problemStatuses(problems)
   if (unread.length === 0) return statuses
   const byKey = new Map(unread.map((entry) => [statusKey(entry), entry]))

@@ -28,7 +28,7 @@ export const PENDING_MESSAGE = "configuration is valid; waiting for a proxy of t
 const sortedUnique = (resources: ReadonlyArray<NamedResource>): ReadonlyArray<NamedResource> => {
   const byName = new Map<string, NamedResource>()
   for (const resource of resources) byName.set(resource.name, resource)
-  return [...byName.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
 interface GatewayResult {
@@ -80,9 +80,10 @@ const discoveryConditions = (
       : `listener accepted; serving ${discovered.served.length} ${what} ${listNames(discovered.served)}`,
     generation
   ),
-  resolved: discovered.problems.length === 0
-    ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation)
-    : condition("ResolvedRefs", false, "InvalidServices", describeServiceProblems(discovered.problems), generation)
+  resolved:
+    discovered.problems.length === 0
+      ? condition("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation)
+      : condition("ResolvedRefs", false, "InvalidServices", describeServiceProblems(discovered.problems), generation)
 })
 
 /** `admitted[i]` are the Services listener i admits. */
@@ -162,17 +163,18 @@ const translateGateway = (
   })
 
   const valid = verdicts.filter((verdict) => verdict._tag === "Ok").length
-  const gatewayConditions = valid === 0
-    ? [
-      condition("Accepted", false, "ListenersNotValid", "no listener is valid; see the listener conditions", generation),
-      condition("Programmed", false, "Invalid", "no listener is valid", generation)
-    ]
-    : [
-      valid === verdicts.length
-        ? condition("Accepted", true, "Accepted", "the Gateway is accepted", generation)
-        : condition("Accepted", true, "ListenersNotValid", "some listeners are not valid; see the listener conditions", generation),
-      condition("Programmed", false, "Pending", PENDING_MESSAGE, generation)
-    ]
+  const gatewayConditions =
+    valid === 0
+      ? [
+          condition("Accepted", false, "ListenersNotValid", "no listener is valid; see the listener conditions", generation),
+          condition("Programmed", false, "Invalid", "no listener is valid", generation)
+        ]
+      : [
+          valid === verdicts.length
+            ? condition("Accepted", true, "Accepted", "the Gateway is accepted", generation)
+            : condition("Accepted", true, "ListenersNotValid", "some listeners are not valid; see the listener conditions", generation),
+          condition("Programmed", false, "Pending", PENDING_MESSAGE, generation)
+        ]
   return {
     resources: valid === 0 ? undefined : sortedUnique(resources),
     status: { conditions: gatewayConditions, listeners: listenerStatuses }
@@ -184,8 +186,7 @@ const NO_SERVICES: ReadonlyArray<Service> = []
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
 const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
-  a.length === b.length &&
-  a.every((x, i) => x === b[i] || (Array.isArray(x) && Array.isArray(b[i]) && sameElements(x, b[i] as ReadonlyArray<unknown>)))
+  a.length === b.length && a.every((x, i) => x === b[i] || (Array.isArray(x) && Array.isArray(b[i]) && sameElements(x, b[i] as ReadonlyArray<unknown>)))
 
 type TranslateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => GatewayResult
 
@@ -214,8 +215,7 @@ const reachOf = (world: World): Reach => {
 }
 
 /** True when two Worlds hold the very same objects of every kind but Services. */
-const onlyServicesDiffer = (a: World, b: World) =>
-  (Object.keys(a) as Array<keyof World>).every((field) => field === "services" || a[field] === b[field])
+const onlyServicesDiffer = (a: World, b: World) => (Object.keys(a) as Array<keyof World>).every((field) => field === "services" || a[field] === b[field])
 
 /** Namespaces whose Services differ (partitions are shared while a namespace is untouched). */
 const changedNamespaces = (before: World, after: World): ReadonlyArray<string> => {
@@ -240,17 +240,18 @@ const changedNamespaces = (before: World, after: World): ReadonlyArray<string> =
 export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
   const sameStatus = (previous: ObjectStatus | undefined, entry: ObjectStatus): previous is ObjectStatus =>
-    previous !== undefined &&
-    (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
+    previous !== undefined && (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
 
   /** The last pass: its input, its output and where each status entry sits. */
-  let last: {
-    readonly world: World
-    readonly options: TranslateOptions
-    readonly translation: Translation
-    readonly reach: Reach
-    readonly statusIndex: ReadonlyMap<string, number>
-  } | undefined
+  let last:
+    | {
+        readonly world: World
+        readonly options: TranslateOptions
+        readonly translation: Translation
+        readonly reach: Reach
+        readonly statusIndex: ReadonlyMap<string, number>
+      }
+    | undefined
 
   /**
    * An object whose status did not change keeps its very entry from the last pass, so consumers
@@ -279,9 +280,8 @@ export const makeTranslator = () => {
     if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.result
     const fresh = translateGateway(gateway, admitted, behaviour, options)
     // An unchanged status stays the same object, so it is recognised by identity downstream.
-    const result = cached !== undefined && JSON.stringify(cached.result.status) === JSON.stringify(fresh.status)
-      ? { ...fresh, status: cached.result.status }
-      : fresh
+    const result =
+      cached !== undefined && JSON.stringify(cached.result.status) === JSON.stringify(fresh.status) ? { ...fresh, status: cached.result.status } : fresh
     memo.set(key, { inputs, result })
     return result
   }
@@ -328,9 +328,10 @@ export const makeTranslator = () => {
       statuses ??= [...previous.translation.statuses]
       statuses[index] = entry
     }
-    const translation = gateways === undefined && statuses === undefined
-      ? previous.translation
-      : { gateways: gateways ?? previous.translation.gateways, statuses: statuses ?? previous.translation.statuses }
+    const translation =
+      gateways === undefined && statuses === undefined
+        ? previous.translation
+        : { gateways: gateways ?? previous.translation.gateways, statuses: statuses ?? previous.translation.statuses }
     last = { ...previous, world, translation }
     return translation
   }
@@ -366,8 +367,12 @@ const classEntry = (gatewayClass: GatewayClass, resolution: ParametersResolution
   }
 }
 
-const gatewayEntry = (gateway: Gateway, status: GatewayStatus): ObjectStatus =>
-  ({ kind: "Gateway", namespace: namespaceOf(gateway.metadata), name: gateway.metadata.name, status })
+const gatewayEntry = (gateway: Gateway, status: GatewayStatus): ObjectStatus => ({
+  kind: "Gateway",
+  namespace: namespaceOf(gateway.metadata),
+  name: gateway.metadata.name,
+  status
+})
 
 /** One Gateway's result, or undefined when its class is not ours. */
 const gatewayResult = (
@@ -381,11 +386,7 @@ const gatewayResult = (
   const owner = owners.get(gateway.spec.gatewayClassName)
   if (owner === undefined) return undefined
   if (owner.resolution._tag === "Invalid") {
-    return rejectedGateway(
-      gateway,
-      "InvalidParameters",
-      `GatewayClass ${owner.gatewayClass.metadata.name} is not accepted: ${owner.resolution.message}`
-    )
+    return rejectedGateway(gateway, "InvalidParameters", `GatewayClass ${owner.gatewayClass.metadata.name} is not accepted: ${owner.resolution.message}`)
   }
   const own = gatewayParameters(world, gateway, owner.resolution.layers)
   return own._tag === "Invalid"
@@ -393,12 +394,7 @@ const gatewayResult = (
     : translateValid(world, key, gateway, mcpBehaviour(own.layers), options)
 }
 
-const translateWith = (
-  world: World,
-  options: TranslateOptions,
-  translateValid: TranslateValid,
-  memo: Map<string, unknown>
-): Translation => {
+const translateWith = (world: World, options: TranslateOptions, translateValid: TranslateValid, memo: Map<string, unknown>): Translation => {
   const statuses: Array<ObjectStatus> = []
   const gateways = new Map<string, ReadonlyArray<NamedResource>>()
   const owners = ownClassesOf(world, options)

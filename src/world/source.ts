@@ -18,9 +18,8 @@ export interface SourceProblem {
 
 export const describeProblem = (problem: SourceProblem): string => {
   const where = problem.document === undefined ? problem.origin : `${problem.origin} (document ${problem.document + 1})`
-  const what = problem.kind === undefined
-    ? ""
-    : ` ${problem.kind} ${problem.namespace === undefined ? "" : `${problem.namespace}/`}${problem.name ?? "(unnamed)"}`
+  const what =
+    problem.kind === undefined ? "" : ` ${problem.kind} ${problem.namespace === undefined ? "" : `${problem.namespace}/`}${problem.name ?? "(unnamed)"}`
   const field = problem.field === undefined ? "" : ` ${problem.field}`
   return `${where}:${what}${field} ${problem.message}`
 }
@@ -34,7 +33,10 @@ export class SourceError extends Schema.TaggedError<SourceError>()("SourceError"
   message: Schema.String
 }) {}
 
-export class Source extends Context.Service<Source, {
-  /** The current World first, then a new one after every change. */
-  readonly updates: Stream.Stream<SourceUpdate, SourceError>
-}>()("agentplane/api/Source") {}
+export class Source extends Context.Service<
+  Source,
+  {
+    /** The current World first, then a new one after every change. */
+    readonly updates: Stream.Stream<SourceUpdate, SourceError>
+  }
+>()("agentplane/api/Source") {}

@@ -29,9 +29,7 @@ export const emptyWorld: World = {
 
 /** Identity of an object inside a World, as `Kind/namespace/name` or `Kind/name`. */
 export const objectId = (object: InputObject): string =>
-  object.kind === "GatewayClass" || object.kind === "Namespace"
-    ? `${object.kind}/${object.metadata.name}`
-    : `${object.kind}/${keyOf(object.metadata)}`
+  object.kind === "GatewayClass" || object.kind === "Namespace" ? `${object.kind}/${object.metadata.name}` : `${object.kind}/${keyOf(object.metadata)}`
 
 /** Builds a World; a later object with the same identity replaces an earlier one. */
 export const worldFromObjects = (objects: Iterable<InputObject>): World => {

@@ -22,8 +22,7 @@ const fieldOf = (object: InputObject): Field => {
   }
 }
 
-const keyWithin = (object: InputObject) =>
-  object.kind === "GatewayClass" || object.kind === "Namespace" ? object.metadata.name : keyOf(object.metadata)
+const keyWithin = (object: InputObject) => (object.kind === "GatewayClass" || object.kind === "Namespace" ? object.metadata.name : keyOf(object.metadata))
 
 export interface WorldChange {
   readonly before: InputObject | undefined

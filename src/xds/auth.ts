@@ -69,26 +69,29 @@ export const principalOf = (username: string | undefined): ProxyPrincipal | unde
  */
 export const checkGateway = (principal: ProxyPrincipal, gateway: string): Effect.Effect<void, XdsPermissionDenied> => {
   const own = `${principal.namespace}/${principal.serviceAccount}`
-  return own === gateway ? Effect.void : Effect.fail(
-    new XdsPermissionDenied({
-      message:
-        `the token of ServiceAccount ${own} may only read Gateway ${own}, not ${gateway}; run the proxy of Gateway ${gateway} as ServiceAccount ${gateway.replace("/", ":")}`
-    })
-  )
+  return own === gateway
+    ? Effect.void
+    : Effect.fail(
+        new XdsPermissionDenied({
+          message: `the token of ServiceAccount ${own} may only read Gateway ${own}, not ${gateway}; run the proxy of Gateway ${gateway} as ServiceAccount ${gateway.replace("/", ":")}`
+        })
+      )
 }
 
-export const MISSING_TOKEN =
-  `no bearer token: agentplane serves only proxies that present a ServiceAccount token with audience ${XDS_AUDIENCE} (agentgateway sends the file named by XDS_AUTH_TOKEN, by default /var/run/secrets/xds-tokens/xds-token)`
+export const MISSING_TOKEN = `no bearer token: agentplane serves only proxies that present a ServiceAccount token with audience ${XDS_AUDIENCE} (agentgateway sends the file named by XDS_AUTH_TOKEN, by default /var/run/secrets/xds-tokens/xds-token)`
 
-export class XdsAuthenticator extends Context.Service<XdsAuthenticator, {
-  /**
-   * Checks the token of a stream (undefined when it sent none) opened from `peer` (gRPC's
-   * `host:port`), before the stream's requests are read.
-   */
-  readonly authenticate: (token: string | undefined, peer: string) => Effect.Effect<XdsGrant, XdsAuthError>
-  /** The same, never from a cached verdict: for streams that have been open a while. */
-  readonly reauthenticate: (token: string | undefined, peer: string) => Effect.Effect<XdsGrant, XdsAuthError>
-}>()("agentplane/xds/XdsAuthenticator") {
+export class XdsAuthenticator extends Context.Service<
+  XdsAuthenticator,
+  {
+    /**
+     * Checks the token of a stream (undefined when it sent none) opened from `peer` (gRPC's
+     * `host:port`), before the stream's requests are read.
+     */
+    readonly authenticate: (token: string | undefined, peer: string) => Effect.Effect<XdsGrant, XdsAuthError>
+    /** The same, never from a cached verdict: for streams that have been open a while. */
+    readonly reauthenticate: (token: string | undefined, peer: string) => Effect.Effect<XdsGrant, XdsAuthError>
+  }
+>()("agentplane/xds/XdsAuthenticator") {
   /** File mode: every stream is served, for any Gateway; the port is on loopback unless opened on purpose. */
   static readonly open = Layer.sync(XdsAuthenticator, () => {
     const grant: XdsGrant = { who: "unauthenticated (file mode)", permits: () => Effect.void, expiresAt: undefined }
@@ -110,7 +113,10 @@ export const peerHost = (peer: string): string => {
  * (a wildcard address, a hostname) may be reachable from other machines.
  */
 export const isLoopbackAddress = (address: string): boolean => {
-  const host = address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase()
+  const host = address
+    .replace(/:\d+$/, "")
+    .replace(/^\[(.*)\]$/, "$1")
+    .toLowerCase()
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
@@ -119,7 +125,9 @@ export const isLoopbackAddress = (address: string): boolean => {
  * without authentication, any client that reaches the port can read every Gateway's configuration.
  */
 export const unauthenticatedXdsProblem = (address: string): string | undefined =>
-  isLoopbackAddress(address) ? undefined : `--xds-address ${address} is not a loopback address, and file mode does not authenticate xDS clients (any client that reaches it can read every Gateway's configuration); give --xds-allow-unauthenticated to serve it anyway on a trusted network, or a loopback address such as 127.0.0.1:9978`
+  isLoopbackAddress(address)
+    ? undefined
+    : `--xds-address ${address} is not a loopback address, and file mode does not authenticate xDS clients (any client that reaches it can read every Gateway's configuration); give --xds-allow-unauthenticated to serve it anyway on a trusted network, or a loopback address such as 127.0.0.1:9978`
 
 export const unauthenticatedXdsWarning = (address: string) =>
   `xDS on ${address} is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata`

@@ -15,23 +15,20 @@ export interface ConnectedProxy {
   readonly readyTypes: ReadonlySet<string>
 }
 
-export class DataPlane extends Context.Service<DataPlane, {
-  readonly connect: (proxy: { readonly stream: string; readonly nodeId: string; readonly gateway: string; readonly peer: string }) => Effect.Effect<void>
-  readonly disconnect: (stream: string) => Effect.Effect<void>
-  readonly answered: (
-    stream: string,
-    typeUrl: string,
-    confirmed: ReadonlyMap<string, string>,
-    refused: Refusals,
-    tracked: boolean
-  ) => Effect.Effect<void>
-  readonly proxies: Effect.Effect<ReadonlyArray<ConnectedProxy>>
-  /** A signal now, then after every connect, disconnect and answer (read `proxies` for the state). */
-  readonly changes: Stream.Stream<void>
-}>()("agentplane/xds/DataPlane") {
+export class DataPlane extends Context.Service<
+  DataPlane,
+  {
+    readonly connect: (proxy: { readonly stream: string; readonly nodeId: string; readonly gateway: string; readonly peer: string }) => Effect.Effect<void>
+    readonly disconnect: (stream: string) => Effect.Effect<void>
+    readonly answered: (stream: string, typeUrl: string, confirmed: ReadonlyMap<string, string>, refused: Refusals, tracked: boolean) => Effect.Effect<void>
+    readonly proxies: Effect.Effect<ReadonlyArray<ConnectedProxy>>
+    /** A signal now, then after every connect, disconnect and answer (read `proxies` for the state). */
+    readonly changes: Stream.Stream<void>
+  }
+>()("agentplane/xds/DataPlane") {
   static readonly layer = Layer.effect(
     DataPlane,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       // Streams by id. A proxy's entry is replaced, never changed in place, so consumers can
       // compare proxies by identity; the map itself is updated in place, so a connection costs the
       // same however many proxies are connected (copying it made 1,000 connections quadratic).
@@ -44,7 +41,7 @@ export class DataPlane extends Context.Service<DataPlane, {
             connected.set(proxy.stream, { ...proxy, confirmed: new Map(), refused: new Map(), readyTypes: new Set() })
             return changed
           }),
-        disconnect: (stream) => Effect.suspend(() => connected.delete(stream) ? changed : Effect.void),
+        disconnect: (stream) => Effect.suspend(() => (connected.delete(stream) ? changed : Effect.void)),
         answered: (stream, typeUrl, confirmed, refused, tracked) =>
           Effect.suspend(() => {
             const proxy = connected.get(stream)

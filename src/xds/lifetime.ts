@@ -14,13 +14,13 @@ export interface Closing {
   readonly reason: string
 }
 
-const minutes = (ms: number) => ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`
+const minutes = (ms: number) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`)
 
 /**
  * Waits until the stream must close and says why. `recheck` authenticates the stream's
  * credentials afresh; `gateway` is what the stream serves.
  */
-export const streamLifetime = Effect.fn("xds.streamLifetime")(function*(
+export const streamLifetime = Effect.fn("xds.streamLifetime")(function* (
   grant: XdsGrant,
   gateway: string,
   limits: StreamLimits,
@@ -48,7 +48,10 @@ export const streamLifetime = Effect.fn("xds.streamLifetime")(function*(
       continue
     }
     const woke = now
-    const verdict = yield* recheck.pipe(Effect.tap((fresh) => fresh.permits(gateway)), Effect.result)
+    const verdict = yield* recheck.pipe(
+      Effect.tap((fresh) => fresh.permits(gateway)),
+      Effect.result
+    )
     if (Result.isSuccess(verdict)) {
       expiresAt = verdict.success.expiresAt
       checkAt = nextCheck(woke, limits.credentialRecheckMs)

@@ -15,7 +15,7 @@ export type GatewayNamed = Result.Result<{ readonly gateway: string }, UnnamedGa
 
 const refused = (message: string): GatewayNamed => Result.fail(new UnnamedGateway({ message }))
 
-const text = (value: unknown): string | undefined => typeof value === "string" && value !== "" ? value : undefined
+const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined)
 
 /** Longer names cannot be a Gateway's, and the value is not echoed: it may be megabytes. */
 const tooLong = (what: "namespace" | "Gateway name", from: string, length: number, max: number) =>

@@ -7,11 +7,9 @@ import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translat
 import type { ConnectedProxy } from "./dataPlane.ts"
 import { type GatewayView, RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "./snapshot.ts"
 
-const replace = (conditions: ReadonlyArray<Condition>, next: Condition): ReadonlyArray<Condition> =>
-  conditions.map((c) => c.type === next.type ? next : c)
+const replace = (conditions: ReadonlyArray<Condition>, next: Condition): ReadonlyArray<Condition> => conditions.map((c) => (c.type === next.type ? next : c))
 
-const isPending = (conditions: ReadonlyArray<Condition>) =>
-  conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
+const isPending = (conditions: ReadonlyArray<Condition>) => conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
 
 const generationOf = (conditions: ReadonlyArray<Condition>) => conditions.find((c) => c.type === "Programmed")?.observedGeneration
 
@@ -42,11 +40,7 @@ export const withDataPlane = (
 }
 
 /** One Gateway's status given its configuration (`view`) and its own connected proxies. */
-export const gatewayWithDataPlane = (
-  entry: ObjectStatus,
-  view: GatewayView | undefined,
-  own: ReadonlyArray<ConnectedProxy>
-): ObjectStatus => {
+export const gatewayWithDataPlane = (entry: ObjectStatus, view: GatewayView | undefined, own: ReadonlyArray<ConnectedProxy>): ObjectStatus => {
   if (entry.kind !== "Gateway" || !("listeners" in entry.status)) return entry
   const status = entry.status as GatewayStatus
   if (!isPending(status.conditions)) return entry
@@ -55,11 +49,7 @@ export const gatewayWithDataPlane = (
   if (own.length === 0) return entry
   const desired = resourcesOf(view ?? new Map(), RESOURCE_TYPE_URL)
   const wanted = [...desired.values()]
-  const inSync = own.filter((proxy) =>
-    wanted.every((r) =>
-      proxy.confirmed.get(r.name) === r.version || proxy.refused.get(r.name)?.has(r.version) === true
-    )
-  )
+  const inSync = own.filter((proxy) => wanted.every((r) => proxy.confirmed.get(r.name) === r.version || proxy.refused.get(r.name)?.has(r.version) === true))
   if (inSync.length === 0) {
     return {
       ...entry,
@@ -102,7 +92,13 @@ export const gatewayWithDataPlane = (
         if (mine.length > 0) {
           conditions = replace(
             conditions,
-            condition("ResolvedRefs", false, "RejectedByProxy", `the proxy refused ${mine.map(([name, message]) => `${name}: ${message}`).join("; ")}`, generation)
+            condition(
+              "ResolvedRefs",
+              false,
+              "RejectedByProxy",
+              `the proxy refused ${mine.map(([name, message]) => `${name}: ${message}`).join("; ")}`,
+              generation
+            )
           )
         }
         return { ...listener, conditions }

@@ -40,22 +40,20 @@ export interface StreamState {
   readonly inflight: ReadonlyMap<string, InFlight>
 }
 
-export type StreamEvent =
-  | { readonly _tag: "Request"; readonly request: DeltaDiscoveryRequest }
-  | { readonly _tag: "Update"; readonly view: GatewayView }
+export type StreamEvent = { readonly _tag: "Request"; readonly request: DeltaDiscoveryRequest } | { readonly _tag: "Update"; readonly view: GatewayView }
 
 export type StreamOutput =
   | { readonly _tag: "Send"; readonly response: DeltaDiscoveryResponse; readonly trigger: "subscribe" | "update" }
   | {
-    /** The client answered a response; `confirmed` and `refused` are its acknowledged state now. */
-    readonly _tag: "Answered"
-    readonly typeUrl: string
-    readonly nonce: string
-    readonly confirmed: ReadonlyMap<string, string>
-    readonly refused: Refusals
-    readonly errors: ReadonlyArray<NackEntry>
-    readonly warnings: ReadonlyArray<NackEntry>
-  }
+      /** The client answered a response; `confirmed` and `refused` are its acknowledged state now. */
+      readonly _tag: "Answered"
+      readonly typeUrl: string
+      readonly nonce: string
+      readonly confirmed: ReadonlyMap<string, string>
+      readonly refused: Refusals
+      readonly errors: ReadonlyArray<NackEntry>
+      readonly warnings: ReadonlyArray<NackEntry>
+    }
   | { readonly _tag: "Ignored"; readonly reason: string }
   /** The client asked for more than any proxy would: close the stream with this gRPC status. */
   | { readonly _tag: "Refuse"; readonly code: "RESOURCE_EXHAUSTED" | "INVALID_ARGUMENT"; readonly reason: string }
@@ -126,7 +124,10 @@ const respond = (
   }
   const types = new Map(state.types)
   types.set(typeUrl, { ...type, client })
-  return [{ ...state, nonceSeq: state.nonceSeq + 1, inflight, types }, { _tag: "Send", response, trigger }]
+  return [
+    { ...state, nonceSeq: state.nonceSeq + 1, inflight, types },
+    { _tag: "Send", response, trigger }
+  ]
 }
 
 /** An empty response to a type we do not serve, so that a client waiting for every type is not stuck; not tracked. */
@@ -141,28 +142,41 @@ const emptyResponse = (state: StreamState, typeUrl: string): [StreamState, Strea
     removedResourceNames: [],
     controlPlane: undefined
   }
-  return [{ ...state, nonceSeq: state.nonceSeq + 1 }, { _tag: "Send", response, trigger: "subscribe" }]
+  return [
+    { ...state, nonceSeq: state.nonceSeq + 1 },
+    { _tag: "Send", response, trigger: "subscribe" }
+  ]
 }
 
 const subscribeUnknown = (state: StreamState, typeUrl: string): [StreamState, ReadonlyArray<StreamOutput>] => {
   if (typeUrl.length > MAX_TYPE_URL_CHARS) {
-    return [state, [{
-      _tag: "Refuse",
-      code: "INVALID_ARGUMENT",
-      reason: `type URL ${clip(typeUrl, 64)} is ${typeUrl.length} characters long; agentplane serves ${[...SERVED_TYPE_URLS].join(" and ")}`
-    }]]
+    return [
+      state,
+      [
+        {
+          _tag: "Refuse",
+          code: "INVALID_ARGUMENT",
+          reason: `type URL ${clip(typeUrl, 64)} is ${typeUrl.length} characters long; agentplane serves ${[...SERVED_TYPE_URLS].join(" and ")}`
+        }
+      ]
+    ]
   }
   if (state.unknownTypes.has(typeUrl)) {
     return [state, [{ _tag: "Ignored", reason: `repeated subscription to ${typeUrl}, which agentplane does not serve` }]]
   }
   if (state.types.size + state.unknownTypes.size >= MAX_TYPES_PER_STREAM) {
-    return [state, [{
-      _tag: "Refuse",
-      code: "RESOURCE_EXHAUSTED",
-      reason: `the stream subscribed to more than ${MAX_TYPES_PER_STREAM} type URLs (the last ${clip(typeUrl, 64)}); agentplane serves ${
-        [...SERVED_TYPE_URLS].join(" and ")
-      }`
-    }]]
+    return [
+      state,
+      [
+        {
+          _tag: "Refuse",
+          code: "RESOURCE_EXHAUSTED",
+          reason: `the stream subscribed to more than ${MAX_TYPES_PER_STREAM} type URLs (the last ${clip(typeUrl, 64)}); agentplane serves ${[
+            ...SERVED_TYPE_URLS
+          ].join(" and ")}`
+        }
+      ]
+    ]
   }
   const [next, output] = emptyResponse({ ...state, unknownTypes: new Set(state.unknownTypes).add(typeUrl) }, typeUrl)
   return [next, [output]]
@@ -197,8 +211,8 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
     for (const warning of detail?.warnings ?? []) if (flight.sent.has(warning.name)) named.push({ ...warning, warning: true })
   }
   const kept = withinNackBudget(named)
-  const errors = kept.flatMap(({ message, name, warning }) => warning ? [] : [{ name, message }])
-  const warnings = kept.flatMap(({ message, name, warning }) => warning ? [{ name, message }] : [])
+  const errors = kept.flatMap(({ message, name, warning }) => (warning ? [] : [{ name, message }]))
+  const warnings = kept.flatMap(({ message, name, warning }) => (warning ? [{ name, message }] : []))
   const confirmed = new Map(type.confirmed)
   const refused = new Map(type.refused)
   const failed = new Map(errors.map((error) => [error.name, error.message]))
@@ -225,15 +239,20 @@ const answer = (state: StreamState, request: DeltaDiscoveryRequest): [StreamStat
   }
   const types = new Map(state.types)
   types.set(flight.typeUrl, { client, confirmed, refused })
-  return [{ ...state, inflight, types }, [{
-    _tag: "Answered",
-    typeUrl: flight.typeUrl,
-    nonce,
-    confirmed,
-    refused,
-    errors,
-    warnings
-  }]]
+  return [
+    { ...state, inflight, types },
+    [
+      {
+        _tag: "Answered",
+        typeUrl: flight.typeUrl,
+        nonce,
+        confirmed,
+        refused,
+        errors,
+        warnings
+      }
+    ]
+  ]
 }
 
 const update = (state: StreamState, view: GatewayView): [StreamState, ReadonlyArray<StreamOutput>] => {

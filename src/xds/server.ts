@@ -5,10 +5,7 @@ import * as grpc from "@grpc/grpc-js"
 import { Clock, Context, Effect, FiberSet, Layer, Option, Queue, Result, Schema, Stream, type Cause } from "effect"
 import { Metrics } from "../telemetry/metrics.ts"
 import { Readiness } from "../telemetry/readiness.ts"
-import {
-  AggregatedDiscoveryServiceService,
-  type AggregatedDiscoveryServiceServer
-} from "../gen/envoy/service/discovery/v3/ads.ts"
+import { AggregatedDiscoveryServiceService, type AggregatedDiscoveryServiceServer } from "../gen/envoy/service/discovery/v3/ads.ts"
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from "../gen/envoy/service/discovery/v3/discovery.ts"
 import { bearerToken, type XdsAuthError, XdsAuthenticator } from "./auth.ts"
 import { DataPlane } from "./dataPlane.ts"
@@ -30,7 +27,6 @@ export class XdsListenError extends Schema.TaggedError<XdsListenError>()("XdsLis
   message: Schema.String
 }) {}
 
-
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 
 /** How a stream that fails authentication is closed; UNAVAILABLE and RESOURCE_EXHAUSTED make the proxy retry. */
@@ -41,8 +37,7 @@ const AUTH_CODES: Record<XdsAuthError["_tag"], grpc.status> = {
   XdsRateLimited: grpc.status.RESOURCE_EXHAUSTED
 }
 
-const closeWith = (call: Call, code: grpc.status, details: string) =>
-  Effect.sync(() => call.emit("error", { code, details, metadata: new grpc.Metadata() }))
+const closeWith = (call: Call, code: grpc.status, details: string) => Effect.sync(() => call.emit("error", { code, details, metadata: new grpc.Metadata() }))
 
 const write = (call: Call, response: DeltaDiscoveryResponse) =>
   Effect.callback<void>((resume) => {
@@ -57,12 +52,12 @@ const write = (call: Call, response: DeltaDiscoveryResponse) =>
  * stream keeps — not the node, which the client may have made megabytes long — or undefined once
  * the stream is closed.
  */
-const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>, limits: StreamLimits) {
+const open = Effect.fnUntraced(function* (call: Call, requests: Queue.Dequeue<DeltaDiscoveryRequest, Cause.Done>, limits: StreamLimits) {
   const metrics = yield* Metrics
   const authenticator = yield* XdsAuthenticator
   const peer = call.getPeer()
   const refuse = (code: grpc.status, message: string, gateway?: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* Effect.logWarning(`refused xDS stream from ${peer}${gateway === undefined ? "" : ` for gateway ${gateway}`} (${grpc.status[code]}): ${message}`)
       yield* metrics.refusedStream(grpc.status[code])
       yield* closeWith(call, code, message)
@@ -99,134 +94,139 @@ const open = Effect.fnUntraced(function*(call: Call, requests: Queue.Dequeue<Del
   }
 })
 
-const handleStream = Effect.fnUntraced(function*(call: Call, streamId: string, limits: StreamLimits) {
-  const store = yield* SnapshotStore
-  const dataPlane = yield* DataPlane
-  const metrics = yield* Metrics
-  const peer = call.getPeer()
+const handleStream = Effect.fnUntraced(
+  function* (call: Call, streamId: string, limits: StreamLimits) {
+    const store = yield* SnapshotStore
+    const dataPlane = yield* DataPlane
+    const metrics = yield* Metrics
+    const peer = call.getPeer()
 
-  const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
-  call.on("data", (request: DeltaDiscoveryRequest) => Queue.offerUnsafe(requests, request))
-  call.on("end", () => Queue.endUnsafe(requests))
-  call.on("error", () => Queue.endUnsafe(requests))
-  call.on("cancelled", () => Queue.endUnsafe(requests))
+    const requests = yield* Queue.unbounded<DeltaDiscoveryRequest, Cause.Done>()
+    call.on("data", (request: DeltaDiscoveryRequest) => Queue.offerUnsafe(requests, request))
+    call.on("end", () => Queue.endUnsafe(requests))
+    call.on("error", () => Queue.endUnsafe(requests))
+    call.on("cancelled", () => Queue.endUnsafe(requests))
 
-  const opened = yield* open(call, requests, limits)
-  if (opened === undefined) return
-  const { gateway, nodeId } = opened
-  yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
-  yield* Effect.addFinalizer(() =>
-    dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`)))
-  )
-  yield* Effect.logInfo(`proxy connected as ${opened.grant.who}`)
+    const opened = yield* open(call, requests, limits)
+    if (opened === undefined) return
+    const { gateway, nodeId } = opened
+    yield* dataPlane.connect({ stream: streamId, nodeId, gateway, peer })
+    yield* Effect.addFinalizer(() => dataPlane.disconnect(streamId).pipe(Effect.andThen(Effect.logInfo(`proxy disconnected`))))
+    yield* Effect.logInfo(`proxy connected as ${opened.grant.who}`)
 
-  const published = yield* store.current
-  if (!published.snapshot.gateways.has(gateway)) {
-    yield* Effect.logWarning(
-      `proxy serves gateway ${gateway}, which agentplane does not program (unknown, not of our GatewayClass, or not accepted); it gets an empty configuration until that changes`
+    const published = yield* store.current
+    if (!published.snapshot.gateways.has(gateway)) {
+      yield* Effect.logWarning(
+        `proxy serves gateway ${gateway}, which agentplane does not program (unknown, not of our GatewayClass, or not accepted); it gets an empty configuration until that changes`
+      )
+    }
+    let state: StreamState = initialState(`${streamId}.`, published.snapshot.gateways.get(gateway) ?? EMPTY_VIEW)
+    let publishedAt = published.publishedAt
+
+    const handle = (output: StreamOutput) =>
+      Effect.gen(function* () {
+        switch (output._tag) {
+          case "Send": {
+            yield* write(call, output.response)
+            yield* metrics.pushed(typeUrlLabel(output.response.typeUrl), output.trigger, output.response.resources.length)
+            if (output.trigger === "update") {
+              const now = yield* Clock.currentTimeMillis
+              yield* metrics.pushLatency(Math.max(0, now - publishedAt) / 1000)
+            }
+            yield* Effect.logDebug(
+              `sent ${output.response.resources.length} resource(s), removed ${output.response.removedResources.length} (${output.response.typeUrl}, nonce ${output.response.nonce})`
+            )
+            break
+          }
+          case "Answered": {
+            yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.refused, output.typeUrl === RESOURCE_TYPE_URL)
+            if (output.errors.length > 0) {
+              yield* metrics.nacked(gateway, typeUrlLabel(output.typeUrl), output.errors.length)
+              yield* Effect.logWarning(
+                `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${describeNack(
+                  output.errors
+                )}`
+              ).pipe(Effect.annotateLogs({ typeUrl: output.typeUrl }))
+            }
+            if (output.warnings.length > 0) {
+              yield* Effect.logWarning(`proxy accepted ${output.warnings.length} resource(s) with warnings: ${describeNack(output.warnings)}`)
+            }
+            break
+          }
+          case "Ignored":
+            yield* Effect.logDebug(output.reason)
+            break
+          case "Refuse": {
+            yield* Effect.logWarning(`closed xDS stream of node ${nodeId} for gateway ${gateway} (${output.code}): ${output.reason}`)
+            yield* metrics.refusedStream(output.code)
+            yield* closeWith(call, grpc.status[output.code], output.reason)
+            return false
+          }
+        }
+        return true
+      })
+
+    /** False once the stream was closed: what the client queued meanwhile is not looked at. */
+    const process = (event: StreamEvent) =>
+      Effect.gen(function* () {
+        const [next, outputs] = step(state, event)
+        state = next
+        for (const output of outputs) if (!(yield* handle(output))) return false
+        return true
+      })
+
+    if (!(yield* process({ _tag: "Request", request: opened.request }))) return
+
+    // Conflated by the store: a slow stream only ever holds the latest view.
+    const updates = store.gatewayChanges(gateway).pipe(
+      Stream.map((update): StreamEvent => {
+        publishedAt = update.publishedAt
+        return { _tag: "Update", view: update.view }
+      })
     )
+    const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
+    let serving = true
+    const serve = Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
+      Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more))))),
+      Effect.as(undefined)
+    )
+    const closing = yield* Effect.raceFirst(serve, streamLifetime(opened.grant, gateway, limits, opened.recheck))
+    if (closing !== undefined) {
+      const message = `closed xDS stream of node ${nodeId} for gateway ${gateway} (${closing.code}): ${closing.reason}`
+      yield* closing.code === "UNAVAILABLE" ? Effect.logInfo(message) : Effect.logWarning(message)
+      return yield* closeWith(call, grpc.status[closing.code], closing.reason)
+    }
+    if (serving) call.end()
+  },
+  (effect, call: Call, streamId: string, _limits: StreamLimits) =>
+    effect.pipe(
+      Effect.scoped,
+      // On shutdown, tell the proxy to reconnect (to another replica, or to us once we are back).
+      Effect.onInterrupt(() => closeWith(call, grpc.status.UNAVAILABLE, "agentplane is shutting down; reconnect")),
+      Effect.catchCause((cause) => Effect.logError("xDS stream failed", cause)),
+      Effect.annotateLogs({ stream: streamId, peer: call.getPeer() })
+    )
+)
+
+export class XdsServer extends Context.Service<
+  XdsServer,
+  {
+    /** The port actually bound (useful with port 0). */
+    readonly port: number
   }
-  let state: StreamState = initialState(`${streamId}.`, published.snapshot.gateways.get(gateway) ?? EMPTY_VIEW)
-  let publishedAt = published.publishedAt
-
-  const handle = (output: StreamOutput) =>
-    Effect.gen(function*() {
-      switch (output._tag) {
-        case "Send": {
-          yield* write(call, output.response)
-          yield* metrics.pushed(typeUrlLabel(output.response.typeUrl), output.trigger, output.response.resources.length)
-          if (output.trigger === "update") {
-            const now = yield* Clock.currentTimeMillis
-            yield* metrics.pushLatency(Math.max(0, now - publishedAt) / 1000)
-          }
-          yield* Effect.logDebug(
-            `sent ${output.response.resources.length} resource(s), removed ${output.response.removedResources.length} (${output.response.typeUrl}, nonce ${output.response.nonce})`
-          )
-          break
-        }
-        case "Answered": {
-          yield* dataPlane.answered(streamId, output.typeUrl, output.confirmed, output.refused, output.typeUrl === RESOURCE_TYPE_URL)
-          if (output.errors.length > 0) {
-            yield* metrics.nacked(gateway, typeUrlLabel(output.typeUrl), output.errors.length)
-            yield* Effect.logWarning(
-              `proxy refused ${output.errors.length} resource(s) (NACK, nonce ${output.nonce}); they are not sent again until they change: ${
-                describeNack(output.errors)
-              }`
-            ).pipe(Effect.annotateLogs({ typeUrl: output.typeUrl }))
-          }
-          if (output.warnings.length > 0) {
-            yield* Effect.logWarning(`proxy accepted ${output.warnings.length} resource(s) with warnings: ${describeNack(output.warnings)}`)
-          }
-          break
-        }
-        case "Ignored":
-          yield* Effect.logDebug(output.reason)
-          break
-        case "Refuse": {
-          yield* Effect.logWarning(`closed xDS stream of node ${nodeId} for gateway ${gateway} (${output.code}): ${output.reason}`)
-          yield* metrics.refusedStream(output.code)
-          yield* closeWith(call, grpc.status[output.code], output.reason)
-          return false
-        }
-      }
-      return true
-    })
-
-  /** False once the stream was closed: what the client queued meanwhile is not looked at. */
-  const process = (event: StreamEvent) =>
-    Effect.gen(function*() {
-      const [next, outputs] = step(state, event)
-      state = next
-      for (const output of outputs) if (!(yield* handle(output))) return false
-      return true
-    })
-
-  if (!(yield* process({ _tag: "Request", request: opened.request }))) return
-
-  // Conflated by the store: a slow stream only ever holds the latest view.
-  const updates = store.gatewayChanges(gateway).pipe(
-    Stream.map((update): StreamEvent => {
-      publishedAt = update.publishedAt
-      return { _tag: "Update", view: update.view }
-    })
-  )
-  const incoming = Stream.fromQueue(requests).pipe(Stream.map((request): StreamEvent => ({ _tag: "Request", request })))
-  let serving = true
-  const serve = Stream.merge(incoming, updates, { haltStrategy: "left" }).pipe(
-    Stream.runForEachWhile((event) => process(event).pipe(Effect.tap((more) => Effect.sync(() => (serving = more))))),
-    Effect.as(undefined)
-  )
-  const closing = yield* Effect.raceFirst(serve, streamLifetime(opened.grant, gateway, limits, opened.recheck))
-  if (closing !== undefined) {
-    const message = `closed xDS stream of node ${nodeId} for gateway ${gateway} (${closing.code}): ${closing.reason}`
-    yield* closing.code === "UNAVAILABLE" ? Effect.logInfo(message) : Effect.logWarning(message)
-    return yield* closeWith(call, grpc.status[closing.code], closing.reason)
-  }
-  if (serving) call.end()
-}, (effect, call: Call, streamId: string, _limits: StreamLimits) =>
-  effect.pipe(
-    Effect.scoped,
-    // On shutdown, tell the proxy to reconnect (to another replica, or to us once we are back).
-    Effect.onInterrupt(() => closeWith(call, grpc.status.UNAVAILABLE, "agentplane is shutting down; reconnect")),
-    Effect.catchCause((cause) => Effect.logError("xDS stream failed", cause)),
-    Effect.annotateLogs({ stream: streamId, peer: call.getPeer() })
-  ))
-
-export class XdsServer extends Context.Service<XdsServer, {
-  /** The port actually bound (useful with port 0). */
-  readonly port: number
-}>()("agentplane/xds/XdsServer") {
+>()("agentplane/xds/XdsServer") {
   /** Plaintext HTTP/2 unless `tls` names a certificate and key; `limits` time the streams. */
   static readonly layer = (address: string, tls?: XdsTls, limits: Partial<StreamLimits> = {}) =>
     Layer.effect(
       XdsServer,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const server = yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            new grpc.Server({
-              "grpc.max_send_message_length": MAX_SEND_BYTES,
-              "grpc.max_receive_message_length": MAX_RECEIVE_BYTES
-            })
+          Effect.sync(
+            () =>
+              new grpc.Server({
+                "grpc.max_send_message_length": MAX_SEND_BYTES,
+                "grpc.max_receive_message_length": MAX_RECEIVE_BYTES
+              })
           ),
           (server) =>
             Effect.callback<void>((resume) => {

@@ -15,7 +15,7 @@ export const SERVED_TYPE_URLS: ReadonlySet<string> = new Set([RESOURCE_TYPE_URL,
  * The type URL as a metric label. A client chooses the type URLs it subscribes to; label values
  * last as long as the process, so every type we do not serve shares one.
  */
-export const typeUrlLabel = (typeUrl: string): string => SERVED_TYPE_URLS.has(typeUrl) ? typeUrl : "unknown"
+export const typeUrlLabel = (typeUrl: string): string => (SERVED_TYPE_URLS.has(typeUrl) ? typeUrl : "unknown")
 
 export interface VersionedResource {
   readonly name: string
@@ -36,11 +36,9 @@ export const emptySnapshot: Snapshot = { gateways: new Map() }
 /** Gateways we do not know get this: no resources, and an (empty) answer for every type. */
 export const EMPTY_VIEW: GatewayView = new Map()
 
-export const resourcesOf = (view: GatewayView, typeUrl: string): ReadonlyMap<string, VersionedResource> =>
-  view.get(typeUrl) ?? new Map()
+export const resourcesOf = (view: GatewayView, typeUrl: string): ReadonlyMap<string, VersionedResource> => view.get(typeUrl) ?? new Map()
 
-export const contentVersion = (bytes: Uint8Array): string =>
-  createHash("sha256").update(bytes).digest("base64url").slice(0, 22)
+export const contentVersion = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("base64url").slice(0, 22)
 
 const sameResources = (a: ReadonlyMap<string, VersionedResource>, b: ReadonlyMap<string, VersionedResource>) => {
   if (a.size !== b.size) return false
@@ -79,9 +77,13 @@ export const buildSnapshot = (translation: Translation, previous: Snapshot): Sna
       const old = beforeResources?.get(name)
       versioned.set(name, old?.version === current.version ? old : current)
     }
-    const view: GatewayView = before !== undefined && beforeResources !== undefined && sameResources(beforeResources, versioned)
-      ? before
-      : new Map([[RESOURCE_TYPE_URL, versioned], [ADDRESS_TYPE_URL, new Map()]])
+    const view: GatewayView =
+      before !== undefined && beforeResources !== undefined && sameResources(beforeResources, versioned)
+        ? before
+        : new Map([
+            [RESOURCE_TYPE_URL, versioned],
+            [ADDRESS_TYPE_URL, new Map()]
+          ])
     views.set(resources, view)
     gateways.set(gateway, view)
   }

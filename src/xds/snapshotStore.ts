@@ -37,24 +37,26 @@ const sameStatuses = (a: ReadonlyArray<ObjectStatus>, b: ReadonlyArray<ObjectSta
     return x === y || (x.kind === y.kind && x.name === y.name && (x.status === y.status || JSON.stringify(x) === JSON.stringify(y)))
   })
 
-const sameSnapshot = (a: Snapshot, b: Snapshot) =>
-  a.gateways.size === b.gateways.size && [...a.gateways].every(([name, view]) => b.gateways.get(name) === view)
+const sameSnapshot = (a: Snapshot, b: Snapshot) => a.gateways.size === b.gateways.size && [...a.gateways].every(([name, view]) => b.gateways.get(name) === view)
 
-export class SnapshotStore extends Context.Service<SnapshotStore, {
-  /** Publishes a translation; true when anything changed. */
-  readonly publish: (translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) => Effect.Effect<boolean>
-  readonly current: Effect.Effect<Published>
-  /** The current value, then every later one. */
-  readonly changes: Stream.Stream<Published>
-  /**
-   * One gateway's view now, then each time it changes (conflated: a slow reader gets the latest).
-   * Only the readers of gateways that changed are woken, however many proxies are connected.
-   */
-  readonly gatewayChanges: (gateway: string) => Stream.Stream<GatewayUpdate>
-}>()("agentplane/xds/SnapshotStore") {
+export class SnapshotStore extends Context.Service<
+  SnapshotStore,
+  {
+    /** Publishes a translation; true when anything changed. */
+    readonly publish: (translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) => Effect.Effect<boolean>
+    readonly current: Effect.Effect<Published>
+    /** The current value, then every later one. */
+    readonly changes: Stream.Stream<Published>
+    /**
+     * One gateway's view now, then each time it changes (conflated: a slow reader gets the latest).
+     * Only the readers of gateways that changed are woken, however many proxies are connected.
+     */
+    readonly gatewayChanges: (gateway: string) => Stream.Stream<GatewayUpdate>
+  }
+>()("agentplane/xds/SnapshotStore") {
   static readonly layer = Layer.effect(
     SnapshotStore,
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const ref = yield* SubscriptionRef.make(initial)
       const readers = new Map<string, Set<Queue.Enqueue<GatewayUpdate, Cause.Done>>>()
       const notify = (before: Snapshot, after: Published) => {
@@ -64,46 +66,55 @@ export class SnapshotStore extends Context.Service<SnapshotStore, {
           for (const queue of queues) Queue.offerUnsafe(queue, { view: view ?? EMPTY_VIEW, publishedAt: after.publishedAt })
         }
       }
-      const publish = Effect.fn("SnapshotStore.publish")(function*(translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) {
+      const publish = Effect.fn("SnapshotStore.publish")(function* (translation: Translation, problems: ReadonlyArray<SourceProblem>, world: World) {
         const now = yield* Clock.currentTimeMillis
         const before = (yield* SubscriptionRef.get(ref)).snapshot
         const changed = yield* SubscriptionRef.modify(ref, (current): [boolean, Published] => {
           const snapshot = buildSnapshot(translation, current.snapshot)
-          const unchanged = current.generation > 0 && current.world === world && sameSnapshot(current.snapshot, snapshot) &&
+          const unchanged =
+            current.generation > 0 &&
+            current.world === world &&
+            sameSnapshot(current.snapshot, snapshot) &&
             sameStatuses(current.statuses, translation.statuses) &&
             JSON.stringify(current.problems) === JSON.stringify(problems)
           if (unchanged) return [false, current]
-          return [true, {
-            world,
-            snapshot: sameSnapshot(current.snapshot, snapshot) ? current.snapshot : snapshot,
-            statuses: translation.statuses,
-            problems,
-            generation: current.generation + 1,
-            publishedAt: now
-          }]
+          return [
+            true,
+            {
+              world,
+              snapshot: sameSnapshot(current.snapshot, snapshot) ? current.snapshot : snapshot,
+              statuses: translation.statuses,
+              problems,
+              generation: current.generation + 1,
+              publishedAt: now
+            }
+          ]
         })
         if (changed) notify(before, yield* SubscriptionRef.get(ref))
         return changed
       })
       const gatewayChanges = (gateway: string) =>
-        Stream.callback<GatewayUpdate>((queue) =>
-          Effect.gen(function*() {
-            const current = yield* SubscriptionRef.get(ref)
-            Queue.offerUnsafe(queue, { view: current.snapshot.gateways.get(gateway) ?? EMPTY_VIEW, publishedAt: current.publishedAt })
-            yield* Effect.acquireRelease(
-              Effect.sync(() => {
-                const set = readers.get(gateway) ?? new Set()
-                set.add(queue)
-                readers.set(gateway, set)
-              }),
-              () =>
+        Stream.callback<GatewayUpdate>(
+          (queue) =>
+            Effect.gen(function* () {
+              const current = yield* SubscriptionRef.get(ref)
+              Queue.offerUnsafe(queue, { view: current.snapshot.gateways.get(gateway) ?? EMPTY_VIEW, publishedAt: current.publishedAt })
+              yield* Effect.acquireRelease(
                 Effect.sync(() => {
-                  const set = readers.get(gateway)
-                  set?.delete(queue)
-                  if (set?.size === 0) readers.delete(gateway)
-                })
-            )
-          }), { bufferSize: 1, strategy: "sliding" })
+                  const set = readers.get(gateway) ?? new Set()
+                  set.add(queue)
+                  readers.set(gateway, set)
+                }),
+                () =>
+                  Effect.sync(() => {
+                    const set = readers.get(gateway)
+                    set?.delete(queue)
+                    if (set?.size === 0) readers.delete(gateway)
+                  })
+              )
+            }),
+          { bufferSize: 1, strategy: "sliding" }
+        )
       return SnapshotStore.of({ publish, current: SubscriptionRef.get(ref), changes: SubscriptionRef.changes(ref), gatewayChanges })
     })
   )

@@ -68,20 +68,34 @@ export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.P
   const adminPort = await freePort()
   const debugPort = await freePort()
   let output = ""
-  const child: ChildProcess = spawn(process.execPath, [...NODE_FLAGS,
-    "src/cli.ts", "serve", ...args,
-    "--xds-address", `127.0.0.1:${xdsPort}`,
-    "--admin-address", `127.0.0.1:${adminPort}`,
-    "--debug-address", `127.0.0.1:${debugPort}`,
-    "--log-level", "warn"
-  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      "src/cli.ts",
+      "serve",
+      ...args,
+      "--xds-address",
+      `127.0.0.1:${xdsPort}`,
+      "--admin-address",
+      `127.0.0.1:${adminPort}`,
+      "--debug-address",
+      `127.0.0.1:${debugPort}`,
+      "--log-level",
+      "warn"
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } }
+  )
   child.stdout!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)))
   child.stderr!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)))
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const deadline = Date.now() + 300_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`agentplane exited (${child.exitCode}):\n${output}`)
-    const ready = await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)
+    const ready = await fetch(`${adminUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false
+    )
     if (ready) break
     if (Date.now() > deadline) throw new Error(`agentplane not ready:\n${output}`)
     await sleep(100)
@@ -94,7 +108,9 @@ export const startAgentplane = async (args: ReadonlyArray<string>, env: NodeJS.P
     log: () => output,
     cpuMs: () => cpuMsOf(pid),
     rssMB: () => {
-      const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!
+      const line = readFileSync(`/proc/${pid}/status`, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("VmRSS:"))!
       return Number(line.replace(/\D+/g, "")) / 1024
     },
     stop: async () => {

@@ -31,15 +31,19 @@ const pathOf = (object: any) =>
   object.kind === "Service"
     ? `/api/v1/namespaces/${object.metadata.namespace}/services`
     : object.kind === "Gateway"
-    ? `/apis/gateway.networking.k8s.io/v1/namespaces/${object.metadata.namespace}/gateways`
-    : "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
+      ? `/apis/gateway.networking.k8s.io/v1/namespaces/${object.metadata.namespace}/gateways`
+      : "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
 
 const populate = async (kube: Kube, size: WorldSize, log: (line: string) => void) => {
   await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   await kube.must("POST", pathOf(gatewayClass()), gatewayClass())
   const namespaces = Array.from({ length: size.gateways }, (_, g) => `ns-${g}`)
   await inBatches(namespaces, 32, (name) => kube.must("POST", "/api/v1/namespaces", { metadata: { name } }))
-  await inBatches(namespaces.map((_, g) => gateway(g)), 32, (object) => kube.must("POST", pathOf(object), object))
+  await inBatches(
+    namespaces.map((_, g) => gateway(g)),
+    32,
+    (object) => kube.must("POST", pathOf(object), object)
+  )
   const services = Array.from({ length: size.services }, (_, s) => service(s, size))
   const start = Date.now()
   await inBatches(services, 64, (object) => kube.must("POST", pathOf(object), object))
@@ -61,24 +65,30 @@ const measureWrites = async (
   const apply: Apply = async (index, variant) => {
     const port = 8000 + (variant % 1000)
     const startedAt = performance.now()
-    await writer.must("PATCH", `/api/v1/namespaces/${namespaceOf(index, size)}/services/svc-${index}`, {
-      spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] }
-    }, "application/merge-patch+json")
+    await writer.must(
+      "PATCH",
+      `/api/v1/namespaces/${namespaceOf(index, size)}/services/svc-${index}`,
+      {
+        spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] }
+      },
+      "application/merge-patch+json"
+    )
     sent.push({ namespace: namespaceOf(index, size), name: `svc-${index}`, port, startedAt, returnedAt: performance.now() })
     return { service: index, gateway: index % size.gateways, newName: `backend/${namespaceOf(index, size)}/svc-${index}:${port}`, startedAt }
   }
   const { figures, samples } = await drive(clients, size, apply, changes, undefined, firstVariant)
   watch.stop()
   sent.splice(0, WARMUP_CHANGES)
-  const returned = propagationStats(sent.map((s) => s.returnedAt - s.startedAt), 0)
+  const returned = propagationStats(
+    sent.map((s) => s.returnedAt - s.startedAt),
+    0
+  )
   const watched = sent.map((s) => {
     const at = watch.arrival(s.namespace, s.name, s.port)
     return at === undefined ? undefined : at - s.startedAt
   })
   // Per change: the delta's arrival after the plain watch saw the write.
-  const shares = watched.flatMap((watchedAfter, i) =>
-    watchedAfter === undefined || samples[i] === undefined ? [] : [Math.max(0, samples[i]! - watchedAfter)]
-  )
+  const shares = watched.flatMap((watchedAfter, i) => (watchedAfter === undefined || samples[i] === undefined ? [] : [Math.max(0, samples[i]! - watchedAfter)]))
   return {
     clients: clients.length,
     figures,

@@ -27,8 +27,7 @@ export interface Change {
 /** Applies one change and returns what the affected clients must see. */
 export type Apply = (service: number, variant: number) => Promise<Change>
 
-const backendName = (service: number, size: WorldSize, variant: number) =>
-  `backend/${namespaceOf(service, size)}/svc-${service}:${8000 + (variant % 1000)}`
+const backendName = (service: number, size: WorldSize, variant: number) => `backend/${namespaceOf(service, size)}/svc-${service}:${8000 + (variant % 1000)}`
 
 export const figures = (latencies: ReadonlyArray<number>, lost: number): PropagationFigures => ({
   p50: quantile(latencies, 0.5),

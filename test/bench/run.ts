@@ -22,9 +22,7 @@ const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 
 const machine = () => {
   const model = cpus()[0]?.model ?? "unknown CPU"
-  return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${
-    execSync("uname -sr", { encoding: "utf8" }).trim()
-  }`
+  return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${execSync("uname -sr", { encoding: "utf8" }).trim()}`
 }
 
 interface Row {
@@ -38,7 +36,11 @@ const raw: Record<string, unknown> = {}
 const record = (benchmark: string, name: string, figures: Record<string, string>, data: unknown) => {
   rows.push({ benchmark, case: name, figures })
   raw[`${benchmark} / ${name}`] = data
-  log(`${benchmark} / ${name}: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(", ")}`)
+  log(
+    `${benchmark} / ${name}: ${Object.entries(figures)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}`
+  )
 }
 
 const repeat = async <A>(times: number, run: () => Promise<A> | A): Promise<Array<A>> => {
@@ -55,20 +57,24 @@ const propagationFigures = (runs: ReadonlyArray<PropagationFigures>) => ({
   lost: String(runs.reduce((n, r) => n + r.lost, 0))
 })
 
-const sizes = (list: ReadonlyArray<number>, gateways: ReadonlyArray<number>) =>
-  list.flatMap((services) => gateways.map((g) => ({ services, gateways: g })))
+const sizes = (list: ReadonlyArray<number>, gateways: ReadonlyArray<number>) => list.flatMap((services) => gateways.map((g) => ({ services, gateways: g })))
 
 if (only.has("translation")) {
   for (const size of sizes(quick ? [100, 1000] : [100, 1000, 5000, 10000], [10, 100])) {
     const runs = await repeat(quick ? 1 : 5, () => measureTranslation(size))
-    record("translation", `${size.services} Services / ${size.gateways} Gateways`, {
-      "full ms": fmtSpread(spread(runs.map((r) => r.fullMs))),
-      "heap MB": fmtSpread(spread(runs.map((r) => r.heapMB))),
-      "first change ms": fmtSpread(spread(runs.map((r) => r.firstChangeMs))),
-      "later changes p50 ms": fmtSpread(spread(runs.map((r) => r.changeMs))),
-      "versions changed (most)": String(Math.max(...runs.map((r) => r.changedVersions))),
-      "gateways changed (most)": String(Math.max(...runs.map((r) => r.changedGateways)))
-    }, runs)
+    record(
+      "translation",
+      `${size.services} Services / ${size.gateways} Gateways`,
+      {
+        "full ms": fmtSpread(spread(runs.map((r) => r.fullMs))),
+        "heap MB": fmtSpread(spread(runs.map((r) => r.heapMB))),
+        "first change ms": fmtSpread(spread(runs.map((r) => r.firstChangeMs))),
+        "later changes p50 ms": fmtSpread(spread(runs.map((r) => r.changeMs))),
+        "versions changed (most)": String(Math.max(...runs.map((r) => r.changedVersions))),
+        "gateways changed (most)": String(Math.max(...runs.map((r) => r.changedGateways)))
+      },
+      runs
+    )
   }
 }
 
@@ -95,12 +101,17 @@ if (only.has("kube")) {
     for (const runs of results) {
       const pair = (pick: (run: (typeof runs)[number]) => PropagationFigures) =>
         `${fmtSpread(spread(runs.map((run) => pick(run).p50)))} / ${fmtSpread(spread(runs.map((run) => pick(run).p99)))}`
-      record("propagation (API write)", `${services} Services / 100 Gateways, ${runs[0]!.clients} client(s)`, {
-        ...propagationFigures(runs.map((run) => run.figures)),
-        "write answered p50 / p99 ms": pair((run) => run.apiReturned),
-        "plain watch p50 / p99 ms": pair((run) => run.apiWatch),
-        "agentplane's share p50 / p99 ms": pair((run) => run.agentplaneShare)
-      }, runs)
+      record(
+        "propagation (API write)",
+        `${services} Services / 100 Gateways, ${runs[0]!.clients} client(s)`,
+        {
+          ...propagationFigures(runs.map((run) => run.figures)),
+          "write answered p50 / p99 ms": pair((run) => run.apiReturned),
+          "plain watch p50 / p99 ms": pair((run) => run.apiWatch),
+          "agentplane's share p50 / p99 ms": pair((run) => run.agentplaneShare)
+        },
+        runs
+      )
     }
   }
 }
@@ -109,10 +120,15 @@ if (only.has("fanout")) {
   for (const streams of [100, 1000]) {
     const size = { services: 1000, gateways: 100 }
     const runs = await repeat(repeats, () => measureFanout(size, streams))
-    record("fan-out", `${streams} streams (1000 Services / 100 Gateways)`, {
-      "all served ms": fmtSpread(spread(runs.map((r) => r.allReadyMs)), 0),
-      "RSS per stream KB": fmtSpread(spread(runs.map((r) => r.rssPerStreamKB)), 0)
-    }, runs)
+    record(
+      "fan-out",
+      `${streams} streams (1000 Services / 100 Gateways)`,
+      {
+        "all served ms": fmtSpread(spread(runs.map((r) => r.allReadyMs)), 0),
+        "RSS per stream KB": fmtSpread(spread(runs.map((r) => r.rssPerStreamKB)), 0)
+      },
+      runs
+    )
   }
 }
 
@@ -120,10 +136,15 @@ if (only.has("idle")) {
   const size = { services: quick ? 1000 : 10000, gateways: 100 }
   const seconds = quick ? 10 : 60
   const result = await measureIdle(size, 100, seconds)
-  record("idle", `${size.services} Services, 100 clients, ${seconds} s`, {
-    "CPU %": fmt(result.cpuPercent, 2),
-    "RSS MB": fmt(result.rssMB, 0)
-  }, result)
+  record(
+    "idle",
+    `${size.services} Services, 100 clients, ${seconds} s`,
+    {
+      "CPU %": fmt(result.cpuPercent, 2),
+      "RSS MB": fmt(result.rssMB, 0)
+    },
+    result
+  )
 }
 
 const date = new Date().toISOString().slice(0, 10)

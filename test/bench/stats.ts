@@ -18,7 +18,7 @@ export const spread = (values: ReadonlyArray<number>): Spread => ({
   max: Math.max(...values)
 })
 
-export const fmt = (value: number, digits = 1) => Number.isFinite(value) ? value.toFixed(digits) : "–"
+export const fmt = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : "–")
 
 export const fmtSpread = (s: Spread, digits = 1) => `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`
 

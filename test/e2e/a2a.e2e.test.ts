@@ -102,7 +102,11 @@ describeThroughProxies("A2A", (release) => {
   })
 
   it(`the agent card fetched through the gateway has its url rewritten to the gateway's`, async () => {
-    const card = await eventually(() => fetchAgentCard(cardUrl()), () => true, { what: `GET ${cardUrl()}` })
+    const card = await eventually(
+      () => fetchAgentCard(cardUrl()),
+      () => true,
+      { what: `GET ${cardUrl()}` }
+    )
     expect(card.name).toBe(SERVICE)
     expect(card.url, JSON.stringify(card)).toSatisfy(pointsAtGateway)
   })

@@ -27,9 +27,17 @@ let own: Peer
 let everythingSse: Peer
 let listenerPort: number
 
-const everythingService = (): ServiceSpec => ({ name: "everything", namespace: NS, ports: [{ name: "mcp", port: everything.port, appProtocol: "kgateway.dev/mcp" }] })
+const everythingService = (): ServiceSpec => ({
+  name: "everything",
+  namespace: NS,
+  ports: [{ name: "mcp", port: everything.port, appProtocol: "kgateway.dev/mcp" }]
+})
 const ownService = (): ServiceSpec => ({ name: "own", namespace: NS, ports: [{ name: "mcp", port: own.port, appProtocol: "kgateway.dev/mcp" }] })
-const sseService = (): ServiceSpec => ({ name: "everything-sse", namespace: NS, ports: [{ name: "mcp", port: everythingSse.port, appProtocol: "kgateway.dev/mcp-sse" }] })
+const sseService = (): ServiceSpec => ({
+  name: "everything-sse",
+  namespace: NS,
+  ports: [{ name: "mcp", port: everythingSse.port, appProtocol: "kgateway.dev/mcp-sse" }]
+})
 
 /** The names README.md documents: `<kind>/<key>`, static backends `backend/<ns>/<svc>:<port>`. */
 const names = {
@@ -138,7 +146,11 @@ describe("MCP: control plane", () => {
     expect(added.flatMap((r) => r.removedResources)).toEqual([])
     const targets = heldJson(proxy, names.mcpBackend).backend.mcp.targets
     // Sorted by name ("-" sorts before "."): the order is deterministic, not insertion order.
-    expect(targets).toEqual([target("everything-sse", everythingSse, "SSE"), target("everything", everything, "STREAMABLE_HTTP"), target("own", own, "STREAMABLE_HTTP")])
+    expect(targets).toEqual([
+      target("everything-sse", everythingSse, "SSE"),
+      target("everything", everything, "STREAMABLE_HTTP"),
+      target("own", own, "STREAMABLE_HTTP")
+    ])
     // The targets that were there are unchanged: their tools keep their names.
     expect(targets.filter((t: { name: string }) => t.name !== `everything-sse.${NS}`)).toEqual(initialTargets)
     expect(heldJson(proxy, sseStatic)).toEqual(staticBackend("everything-sse", everythingSse))
@@ -157,7 +169,10 @@ describeThroughProxies("MCP", (release) => {
   let proxy: RunningProxy | undefined
   const strict = useStrictInterop({ proxy: () => proxy, agentplane: () => agentplane, gateway: `${NS}/${GATEWAY}` })
   const gateway = (path: string) => `http://127.0.0.1:${listenerPort}${path}`
-  const transports: ReadonlyArray<readonly [McpTransport, string]> = [["streamable", "/mcp"], ["sse", "/sse"]]
+  const transports: ReadonlyArray<readonly [McpTransport, string]> = [
+    ["streamable", "/mcp"],
+    ["sse", "/sse"]
+  ]
   const everythingTools = new Set<string>()
 
   beforeAll(async () => {
@@ -174,12 +189,19 @@ describeThroughProxies("MCP", (release) => {
 
   it(`MCP clients on /mcp and /sse see both servers' tools under their target prefixes and call them`, async () => {
     for (const [transport, path] of transports) {
-      const tools = await eventually(() => listing(transport, path), (t) => t.includes(`own.${NS}_whoami`) && t.includes(`everything.${NS}_echo`), {
-        what: `both servers' tools over ${transport} ${path}`
-      })
+      const tools = await eventually(
+        () => listing(transport, path),
+        (t) => t.includes(`own.${NS}_whoami`) && t.includes(`everything.${NS}_echo`),
+        {
+          what: `both servers' tools over ${transport} ${path}`
+        }
+      )
       expect(tools.filter((t) => t.startsWith(`own.${NS}_`))).toEqual([`own.${NS}_add`, `own.${NS}_whoami`])
       const fromEverything = tools.filter((t) => t.startsWith(`everything.${NS}_`))
-      expect(fromEverything.every((t) => everythingTools.has(t.slice(`everything.${NS}_`.length))), fromEverything.join()).toBe(true)
+      expect(
+        fromEverything.every((t) => everythingTools.has(t.slice(`everything.${NS}_`.length))),
+        fromEverything.join()
+      ).toBe(true)
       expect(tools.filter((t) => !t.startsWith(`own.${NS}_`) && !t.startsWith(`everything.${NS}_`))).toEqual([])
       await withMcpClient(gateway(path), transport, async (client) => {
         expect(await callText(client, `own.${NS}_whoami`)).toBe("own")
@@ -193,9 +215,13 @@ describeThroughProxies("MCP", (release) => {
     const pid = proxy!.process.pid
     const before = await listing("streamable", "/mcp")
     dir.writeService(sseService())
-    const withThird = await eventually(() => listing("streamable", "/mcp"), (t) => t.includes(`everything-sse.${NS}_echo`), {
-      what: "the SSE server's tools"
-    })
+    const withThird = await eventually(
+      () => listing("streamable", "/mcp"),
+      (t) => t.includes(`everything-sse.${NS}_echo`),
+      {
+        what: "the SSE server's tools"
+      }
+    )
     expect(withThird).toEqual(expect.arrayContaining(before))
     expect(withThird.filter((t) => !before.includes(t)).every((t) => t.startsWith(`everything-sse.${NS}_`))).toBe(true)
     await withMcpClient(gateway("/sse"), "sse", async (client) => {
@@ -204,9 +230,13 @@ describeThroughProxies("MCP", (release) => {
     })
 
     dir.removeService(sseService())
-    const after = await eventually(() => listing("streamable", "/mcp"), (t) => !t.some((name) => name.startsWith(`everything-sse.${NS}_`)), {
-      what: "the SSE server's tools to go"
-    })
+    const after = await eventually(
+      () => listing("streamable", "/mcp"),
+      (t) => !t.some((name) => name.startsWith(`everything-sse.${NS}_`)),
+      {
+        what: "the SSE server's tools to go"
+      }
+    )
     expect(after).toEqual(before)
     expect(proxy!.process.pid).toBe(pid)
     expect(proxy!.process.exit).toBeUndefined()

@@ -38,18 +38,49 @@ const pickyGateway = (): GatewaySpec => ({ name: PICKY, namespace: NS, listeners
 const edgeGateway = (): GatewaySpec => ({
   name: EDGE,
   namespace: "edge",
-  listeners: [{ name: "tools", port: port(1), protocol: "kgateway.dev/mcp" }, { name: "agents", port: port(2), protocol: "kgateway.dev/a2a" }]
+  listeners: [
+    { name: "tools", port: port(1), protocol: "kgateway.dev/mcp" },
+    { name: "agents", port: port(2), protocol: "kgateway.dev/a2a" }
+  ]
 })
 /** Every shape of Service agentplane translates differently; nothing needs to listen behind them to be configured. */
 const edgeServices = (): Array<ServiceSpec> => [
   // Several MCP ports: target names `<svc>.<port name>.<ns>`.
-  { name: "multi", namespace: "edge", ports: [{ name: "primary", port: port(3), appProtocol: "kgateway.dev/mcp" }, { name: "secondary", port: port(4), appProtocol: "kgateway.dev/mcp" }] },
+  {
+    name: "multi",
+    namespace: "edge",
+    ports: [
+      { name: "primary", port: port(3), appProtocol: "kgateway.dev/mcp" },
+      { name: "secondary", port: port(4), appProtocol: "kgateway.dev/mcp" }
+    ]
+  },
   // SSE with a custom path, reached by IP rather than DNS name.
-  { name: "legacy", namespace: "edge", annotations: { "kgateway.dev/mcp-path": "/v1/events" }, externalName: "127.0.0.1", ports: [{ port: port(5), appProtocol: "kgateway.dev/mcp-sse" }] },
+  {
+    name: "legacy",
+    namespace: "edge",
+    annotations: { "kgateway.dev/mcp-path": "/v1/events" },
+    externalName: "127.0.0.1",
+    ports: [{ port: port(5), appProtocol: "kgateway.dev/mcp-sse" }]
+  },
   // An agent under a base path, with two A2A ports: routes `/<ns>/<svc>/<port name>`.
-  { name: "agent", namespace: "edge", annotations: { "kgateway.dev/a2a-path": "/base" }, ports: [{ name: "v1", port: port(6), appProtocol: "kgateway.dev/a2a" }, { name: "v2", port: port(7), appProtocol: "kgateway.dev/a2a" }] },
+  {
+    name: "agent",
+    namespace: "edge",
+    annotations: { "kgateway.dev/a2a-path": "/base" },
+    ports: [
+      { name: "v1", port: port(6), appProtocol: "kgateway.dev/a2a" },
+      { name: "v2", port: port(7), appProtocol: "kgateway.dev/a2a" }
+    ]
+  },
   // One MCP and one A2A port on the same Service: one of each, no port in the names.
-  { name: "dual", namespace: "edge", ports: [{ name: "mcp", port: port(8), appProtocol: "kgateway.dev/mcp" }, { name: "a2a", port: port(9), appProtocol: "kgateway.dev/a2a" }] }
+  {
+    name: "dual",
+    namespace: "edge",
+    ports: [
+      { name: "mcp", port: port(8), appProtocol: "kgateway.dev/mcp" },
+      { name: "a2a", port: port(9), appProtocol: "kgateway.dev/a2a" }
+    ]
+  }
 ]
 
 const metricValue = (metrics: string, name: string, labels: string): number => {
@@ -86,11 +117,15 @@ describe("NACK: control plane", () => {
       gateway: PICKY,
       namespace: NS,
       judge: (response) =>
-        response.resources.some((r) => r.name === refused)
-          ? JSON.stringify([{ key: refused, error: "e2e: refused on purpose" }])
-          : undefined
+        response.resources.some((r) => r.name === refused) ? JSON.stringify([{ key: refused, error: "e2e: refused on purpose" }]) : undefined
     })
-    const served = [`bind/${port(0)}/${NS}/${PICKY}`, `listener/${NS}/${PICKY}.mcp`, `route/${NS}/${PICKY}.mcp.mcp`, `backend/${NS}/${PICKY}.mcp.mcp`, refused].sort()
+    const served = [
+      `bind/${port(0)}/${NS}/${PICKY}`,
+      `listener/${NS}/${PICKY}.mcp`,
+      `route/${NS}/${PICKY}.mcp.mcp`,
+      `backend/${NS}/${PICKY}.mcp.mcp`,
+      refused
+    ].sort()
     await proxy.until(() => proxy.responses.some((r) => r.resources.some((x) => x.name === refused)), "the resource to refuse")
 
     const proxiesOf = (dump: ConfigDumpJson) => dump.proxies?.filter((p) => p.gateway === `${NS}/${PICKY}`) ?? []
@@ -124,8 +159,10 @@ describe("NACK: control plane", () => {
       ["multi.primary.edge", "/mcp"],
       ["multi.secondary.edge", "/mcp"]
     ])
-    const prefixes = heldNames(proxy).filter((n) => n.startsWith("route/edge/edge.agents."))
-      .map((n) => heldJson(proxy, n).route.matches[0].path.pathPrefix).sort()
+    const prefixes = heldNames(proxy)
+      .filter((n) => n.startsWith("route/edge/edge.agents."))
+      .map((n) => heldJson(proxy, n).route.matches[0].path.pathPrefix)
+      .sort()
     expect(prefixes).toEqual(["/edge/agent/v1", "/edge/agent/v2", "/edge/dual"])
     proxy.close()
   })
@@ -144,11 +181,9 @@ describeThroughProxies("NACK", (release) => {
   it(`a real agentgateway refuses nothing agentplane sends for the edge-case Gateway`, async () => {
     const proxiesOf = (dump: ConfigDumpJson) => dump.proxies?.filter((p) => p.gateway === `edge/${EDGE}`) ?? []
     const gateway = { kind: "Gateway", namespace: "edge", name: EDGE }
-    const dump = await eventually(
-      agentplane.configDump,
-      (d) => proxiesOf(d).length === 1 && conditionOf(d, gateway, "Programmed")?.status === "True",
-      { what: "the edge Gateway to be Programmed by the real proxy" }
-    )
+    const dump = await eventually(agentplane.configDump, (d) => proxiesOf(d).length === 1 && conditionOf(d, gateway, "Programmed")?.status === "True", {
+      what: "the edge Gateway to be Programmed by the real proxy"
+    })
     const served = dump.gateways.find((g) => g.gateway === `edge/${EDGE}`)!.resources.length
     expect(proxiesOf(dump).map((p) => ({ acknowledged: p.acknowledged, refused: p.refused }))).toEqual([{ acknowledged: served, refused: [] }])
   })

@@ -24,7 +24,10 @@ const quickStartLines = (): ReadonlyArray<string> => {
   if (at < 0) throw new Error(`README.md has no ${MARKER} … --> block`)
   const block = /```sh\n([\s\S]*?)\n```/.exec(readme.slice(at))
   if (block === null) throw new Error("the quickstart marker in README.md is not followed by a ```sh block")
-  return block[1]!.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"))
+  return block[1]!
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
 }
 
 /** What "ready" means for a background line, read off the line itself. */
@@ -69,7 +72,8 @@ describeThroughProxies("quick start", (release) => {
     const deadline = Date.now() + 10_000
     for (const port of FIXED_PORTS) {
       while (await tcpAccepts(port)()) {
-        if (Date.now() > deadline) throw new Error(`port ${port} is in use: the quick start needs it (stop your own npm start, MCP servers or agentgateway first)`)
+        if (Date.now() > deadline)
+          throw new Error(`port ${port} is in use: the quick start needs it (stop your own npm start, MCP servers or agentgateway first)`)
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
     }
@@ -87,16 +91,18 @@ describeThroughProxies("quick start", (release) => {
     for (const [index, line] of lines.entries()) {
       if (line.endsWith(" &")) {
         const command = line.slice(0, -2)
-        started.push(await startProcess({
-          name: `quick start line ${index + 1}: ${command}`,
-          command: "bash",
-          args: ["-c", command],
-          env: env(),
-          cwd: REPO_ROOT,
-          processGroup: true,
-          ready: readinessOf(command),
-          readyTimeoutMs: 60_000
-        }))
+        started.push(
+          await startProcess({
+            name: `quick start line ${index + 1}: ${command}`,
+            command: "bash",
+            args: ["-c", command],
+            env: env(),
+            cwd: REPO_ROOT,
+            processGroup: true,
+            ready: readinessOf(command),
+            readyTimeoutMs: 60_000
+          })
+        )
         continue
       }
       // A foreground line may run before the proxy has its configuration: try again until it succeeds.
@@ -109,7 +115,10 @@ describeThroughProxies("quick start", (release) => {
     }
     const listing = outputs.at(-2)!.trim().split("\n")
     expect(listing).toEqual(expect.arrayContaining(["alpha.quickstart_echo", "beta.quickstart_echo"]))
-    expect(listing.every((tool) => tool.startsWith("alpha.quickstart_") || tool.startsWith("beta.quickstart_")), listing.join()).toBe(true)
+    expect(
+      listing.every((tool) => tool.startsWith("alpha.quickstart_") || tool.startsWith("beta.quickstart_")),
+      listing.join()
+    ).toBe(true)
     expect(outputs.at(-1)!.trim()).toBe("Echo: hello")
   }, 120_000)
 

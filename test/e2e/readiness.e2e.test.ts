@@ -67,11 +67,9 @@ describeThroughProxies("readiness", (release) => {
     expect(await httpOk(proxy!.readyUrl)()).toBe(true)
     const gateway = { kind: "Gateway", namespace: NS, name: GATEWAY }
     const proxiesOf = (dump: ConfigDumpJson) => dump.proxies?.filter((p) => p.gateway === `${NS}/${GATEWAY}`) ?? []
-    const dump = await eventually(
-      agentplane.configDump,
-      (d) => conditionOf(d, gateway, "Programmed")?.status === "True" && proxiesOf(d).length === 1,
-      { what: "the Gateway to be Programmed by its one proxy" }
-    )
+    const dump = await eventually(agentplane.configDump, (d) => conditionOf(d, gateway, "Programmed")?.status === "True" && proxiesOf(d).length === 1, {
+      what: "the Gateway to be Programmed by its one proxy"
+    })
     const served = dump.gateways.find((g) => g.gateway === `${NS}/${GATEWAY}`)!.resources.length
     const [seen] = proxiesOf(dump)
     // The TestProxy above has gone: this is the real proxy, with agentgateway's node id shape.

@@ -39,10 +39,7 @@ const logFor =
   }
 
 export const toolCacheDir = (tool: GoTool): string =>
-  path.join(
-    process.env[tool.cacheEnv] ?? path.join(process.env["XDG_CACHE_HOME"] ?? path.join(os.homedir(), ".cache"), "agentplane", tool.name),
-    tool.version
-  )
+  path.join(process.env[tool.cacheEnv] ?? path.join(process.env["XDG_CACHE_HOME"] ?? path.join(os.homedir(), ".cache"), "agentplane", tool.name), tool.version)
 
 /** The path of the tool's binary, built on first use. */
 export async function ensureGoTool(tool: GoTool, options: EnsureOptions = {}): Promise<string> {

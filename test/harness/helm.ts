@@ -13,7 +13,7 @@ export const helmTool: GoTool = {
   // What helm's Makefile stamps, so `helm version` reports the release rather than "v3.x-dev".
   ldflags: [`-X helm.sh/helm/v3/internal/version.version=${helmVersion}`, "-X helm.sh/helm/v3/internal/version.gitTreeState=clean"],
   cacheEnv: "AGENTPLANE_HELM_CACHE",
-  firstBuild: "about 2 minutes on 2 cores",
+  firstBuild: "about 2 minutes on 2 cores"
 }
 
 /** The path of a `helm` binary of `helmVersion`. */

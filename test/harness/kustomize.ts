@@ -13,7 +13,7 @@ export const kustomizeTool: GoTool = {
   pkg: "sigs.k8s.io/kustomize/kustomize/v5",
   version: kustomizeVersion,
   cacheEnv: "AGENTPLANE_KUSTOMIZE_CACHE",
-  firstBuild: "under a minute",
+  firstBuild: "under a minute"
 }
 
 /** The path of a `kustomize` binary of `kustomizeVersion`. */

@@ -27,26 +27,57 @@ let adminUrl: string
 let debugUrl: string
 
 const rssMB = () =>
-  Number(readFileSync(`/proc/${child.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!.split(/\s+/)[1]) / 1024
+  Number(
+    readFileSync(`/proc/${child.pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("VmRSS:"))!
+      .split(/\s+/)[1]
+  ) / 1024
 
 beforeAll(async () => {
   const documents = [
     "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: mcp}\nspec: {controllerName: kgateway.dev/kgateway}\n",
-    ...Array.from({ length: GATEWAYS }, (_, g) =>
-      `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw${g}, namespace: default}\nspec:\n  gatewayClassName: mcp\n  listeners:\n  - {name: mcp, port: ${8080 + g}, protocol: kgateway.dev/mcp, allowedRoutes: {namespaces: {from: All}}}\n`),
-    ...Array.from({ length: SERVICES }, (_, i) =>
-      `apiVersion: v1\nkind: Service\nmetadata: {name: svc-${i}, namespace: ns-${i % 50}}\nspec:\n  ports:\n  - {name: mcp, port: 80, appProtocol: kgateway.dev/mcp}\n`)
+    ...Array.from(
+      { length: GATEWAYS },
+      (_, g) =>
+        `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw${g}, namespace: default}\nspec:\n  gatewayClassName: mcp\n  listeners:\n  - {name: mcp, port: ${8080 + g}, protocol: kgateway.dev/mcp, allowedRoutes: {namespaces: {from: All}}}\n`
+    ),
+    ...Array.from(
+      { length: SERVICES },
+      (_, i) =>
+        `apiVersion: v1\nkind: Service\nmetadata: {name: svc-${i}, namespace: ns-${i % 50}}\nspec:\n  ports:\n  - {name: mcp, port: 80, appProtocol: kgateway.dev/mcp}\n`
+    )
   ]
   writeFileSync(join(dir, "world.yaml"), documents.join("---\n"))
   const [admin, debug] = [await freePort(), await freePort()]
   adminUrl = `http://127.0.0.1:${admin}`
   debugUrl = `http://127.0.0.1:${debug}`
-  child = spawn(process.execPath, [
-    "--max-semi-space-size=4", "src/cli.ts", "serve", "--from", dir,
-    "--xds-address", "127.0.0.1:0", "--admin-address", `127.0.0.1:${admin}`, "--debug-address", `127.0.0.1:${debug}`, "--log-level", "warning"
-  ], { stdio: "ignore" })
+  child = spawn(
+    process.execPath,
+    [
+      "--max-semi-space-size=4",
+      "src/cli.ts",
+      "serve",
+      "--from",
+      dir,
+      "--xds-address",
+      "127.0.0.1:0",
+      "--admin-address",
+      `127.0.0.1:${admin}`,
+      "--debug-address",
+      `127.0.0.1:${debug}`,
+      "--log-level",
+      "warning"
+    ],
+    { stdio: "ignore" }
+  )
   const deadline = Date.now() + 60_000
-  while (!(await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false))) {
+  while (
+    !(await fetch(`${adminUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false
+    ))
+  ) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error("agentplane did not become ready")
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -74,10 +105,12 @@ describe("config_dump under load", () => {
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     })()
-    const answers = await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      const response = await fetch(`${debugUrl}/debug/config_dump`)
-      return { status: response.status, retryAfter: response.headers.get("retry-after"), body: await response.text() }
-    }))
+    const answers = await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        const response = await fetch(`${debugUrl}/debug/config_dump`)
+        return { status: response.status, retryAfter: response.headers.get("retry-after"), body: await response.text() }
+      })
+    )
     done = true
     await probing
 

@@ -113,9 +113,13 @@ describe("manifests as kubectl names them", () => {
   })
 
   it("serves - (standard input, read once) beside a watched file", async () => {
-    const child = spawn(process.execPath, ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"], {
-      stdio: ["pipe", "pipe", "ignore"]
-    })
+    const child = spawn(
+      process.execPath,
+      ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
+      {
+        stdio: ["pipe", "pipe", "ignore"]
+      }
+    )
     child.stdin.end(readFileSync(examples[1]!, "utf8"))
     let stdout = ""
     const serving = await new Promise<string>((resolve, reject) => {
@@ -146,7 +150,18 @@ describe("agentplane serve", () => {
   it("serves, prints the proxy environment per gateway, and shuts down cleanly on SIGTERM", async () => {
     const child = spawn(
       process.execPath,
-      ["src/cli.ts", "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
+      [
+        "src/cli.ts",
+        "serve",
+        "--from",
+        "manifests/examples",
+        "--xds-address",
+        "127.0.0.1:0",
+        "--admin-address",
+        "127.0.0.1:0",
+        "--debug-address",
+        "127.0.0.1:0"
+      ],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let stdout = ""
@@ -168,11 +183,24 @@ describe("agentplane serve", () => {
     expect(half.status).toBe(2)
     expect(half.stderr).toContain("--xds-tls-cert and --xds-tls-key go together")
     const missing = cli(
-      "serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0",
-      "--xds-tls-cert", join(temp, "missing.crt"), "--xds-tls-key", join(temp, "missing.key")
+      "serve",
+      "--from",
+      "manifests/examples",
+      "--xds-address",
+      "127.0.0.1:0",
+      "--admin-address",
+      "127.0.0.1:0",
+      "--debug-address",
+      "127.0.0.1:0",
+      "--xds-tls-cert",
+      join(temp, "missing.crt"),
+      "--xds-tls-key",
+      join(temp, "missing.key")
     )
     expect(missing.status).toBe(2)
-    expect(missing.stderr).toMatch(/agentplane: cannot use .*missing\.crt and .*missing\.key as the xDS TLS certificate and key.*; give a readable PEM certificate chain and its private key\n$/)
+    expect(missing.stderr).toMatch(
+      /agentplane: cannot use .*missing\.crt and .*missing\.key as the xDS TLS certificate and key.*; give a readable PEM certificate chain and its private key\n$/
+    )
   })
 })
 
@@ -185,7 +213,10 @@ const usage = (...args: Array<string>) => {
 describe("errors on the command line", () => {
   it("a flag that does not parse is one line on stderr with what to run for help, exit code 2, and nothing on stdout", () => {
     for (const [args, says] of [
-      [["render"], "agentplane: no manifests given; name a file or directory of manifests (or - for standard input), e.g. agentplane render manifests/examples"],
+      [
+        ["render"],
+        "agentplane: no manifests given; name a file or directory of manifests (or - for standard input), e.g. agentplane render manifests/examples"
+      ],
       [["render", "--from", "manifests/examples", "--bogus"], "Unrecognized flag: --bogus"],
       [["frobnicate"], `Unknown subcommand "frobnicate"`],
       [["--log-format", "yaml", "render", "--from", "manifests/examples"], `Invalid value for flag --log-format: "yaml"`]
@@ -198,14 +229,26 @@ describe("errors on the command line", () => {
 
   it("a bad address, a missing path or a bad AGENTPLANE_LOG_FORMAT is refused before anything listens, naming the fix", () => {
     const cases = [
-      { args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"], says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978` },
+      {
+        args: ["serve", "--from", "manifests/examples", "--xds-address", "nonsense"],
+        says: `--xds-address "nonsense" is not HOST:PORT with a port from 0 to 65535; give e.g. --xds-address 127.0.0.1:9978`
+      },
       { args: ["serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:99999"], says: `--admin-address "127.0.0.1:99999" is not HOST:PORT` },
-      { args: ["serve", "--from", "manifests/examples", "--debug-address", "0.0.0.0"], says: `--debug-address "0.0.0.0" is not HOST:PORT with a port from 0 to 65535; give e.g. --debug-address 127.0.0.1:9093` },
+      {
+        args: ["serve", "--from", "manifests/examples", "--debug-address", "0.0.0.0"],
+        says: `--debug-address "0.0.0.0" is not HOST:PORT with a port from 0 to 65535; give e.g. --debug-address 127.0.0.1:9093`
+      },
       { args: ["serve", "--from", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
       { args: ["serve", join(temp, "nowhere")], says: "no such file or directory; give a file or a directory of manifests" },
       { args: ["serve", "manifests/examples", "--kube"], says: "manifests and --kube exclude each other" },
-      { args: ["serve", "--from", "manifests/examples", "--external-names", "*foo"], says: `--external-names "*foo": "*foo" is neither a host nor a *.domain pattern; give allow, deny, or hosts and patterns separated by commas, e.g. localhost,*.example.com` },
-      { args: ["render", "--from", "manifests/examples", "--external-names", "nope!"], says: `--external-names "nope!": "nope!" is neither a host nor a *.domain pattern` }
+      {
+        args: ["serve", "--from", "manifests/examples", "--external-names", "*foo"],
+        says: `--external-names "*foo": "*foo" is neither a host nor a *.domain pattern; give allow, deny, or hosts and patterns separated by commas, e.g. localhost,*.example.com`
+      },
+      {
+        args: ["render", "--from", "manifests/examples", "--external-names", "nope!"],
+        says: `--external-names "nope!": "nope!" is neither a host nor a *.domain pattern`
+      }
     ]
     for (const { args, says } of cases) {
       const result = usage(...args)
@@ -225,9 +268,21 @@ describe("errors on the command line", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const port = (server.address() as { port: number }).port
     try {
-      const result = await runUntilExit(["serve", "--from", "manifests/examples", "--xds-address", `127.0.0.1:${port}`, "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"])
+      const result = await runUntilExit([
+        "serve",
+        "--from",
+        "manifests/examples",
+        "--xds-address",
+        `127.0.0.1:${port}`,
+        "--admin-address",
+        "127.0.0.1:0",
+        "--debug-address",
+        "127.0.0.1:0"
+      ])
       expect(result.code).toBe(1)
-      expect(result.stderr).toMatch(new RegExp(`^agentplane: cannot serve xDS on 127\\.0\\.0\\.1:${port}: .*; free the port or choose another with --xds-address$`, "m"))
+      expect(result.stderr).toMatch(
+        new RegExp(`^agentplane: cannot serve xDS on 127\\.0\\.0\\.1:${port}: .*; free the port or choose another with --xds-address$`, "m")
+      )
     } finally {
       server.close()
     }
@@ -240,12 +295,26 @@ describe("errors on the command line", () => {
     try {
       const base = ["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0"]
       for (const [args, line] of [
-        [["--admin-address", "256.1.1.1:9095", "--debug-address", "127.0.0.1:0"], /^agentplane: cannot serve the admin endpoints on 256\.1\.1\.1:9095: .*ENOTFOUND.*; give --admin-address an address of this machine, e\.g\. 127\.0\.0\.1:9095$/],
-        [["--admin-address", "127.0.0.1:0", "--debug-address", "192.0.2.1:9093"], /^agentplane: cannot serve the debug endpoints on 192\.0\.2\.1:9093: .*EADDRNOTAVAIL.*; give --debug-address an address of this machine, e\.g\. 127\.0\.0\.1:9093$/],
-        [["--admin-address", "127.0.0.1:0", "--debug-address", `127.0.0.1:${port}`], new RegExp(`^agentplane: cannot serve the debug endpoints on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*; free the port or choose another with --debug-address$`)]
+        [
+          ["--admin-address", "256.1.1.1:9095", "--debug-address", "127.0.0.1:0"],
+          /^agentplane: cannot serve the admin endpoints on 256\.1\.1\.1:9095: .*ENOTFOUND.*; give --admin-address an address of this machine, e\.g\. 127\.0\.0\.1:9095$/
+        ],
+        [
+          ["--admin-address", "127.0.0.1:0", "--debug-address", "192.0.2.1:9093"],
+          /^agentplane: cannot serve the debug endpoints on 192\.0\.2\.1:9093: .*EADDRNOTAVAIL.*; give --debug-address an address of this machine, e\.g\. 127\.0\.0\.1:9093$/
+        ],
+        [
+          ["--admin-address", "127.0.0.1:0", "--debug-address", `127.0.0.1:${port}`],
+          new RegExp(
+            `^agentplane: cannot serve the debug endpoints on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*; free the port or choose another with --debug-address$`
+          )
+        ]
       ] as const) {
         const result = await runUntilExit([...base, ...args])
-        const lines = result.stderr.trimEnd().split("\n").filter((l) => l.startsWith("agentplane: ") || !l.startsWith("{"))
+        const lines = result.stderr
+          .trimEnd()
+          .split("\n")
+          .filter((l) => l.startsWith("agentplane: ") || !l.startsWith("{"))
         expect({ args, code: result.code, lines: lines.length }).toEqual({ args, code: 1, lines: 1 })
         expect(lines[0]).toMatch(line)
       }
@@ -267,7 +336,11 @@ describe("errors on the command line", () => {
 describe("--log-format", () => {
   /** The first log line `serve` writes (a pipe: JSON by default). */
   const firstLogLine = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-    const result = await runUntil(["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args], env, (stderr) => stderr.includes("\n"))
+    const result = await runUntil(
+      ["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args],
+      env,
+      (stderr) => stderr.includes("\n")
+    )
     return result.stderr.split("\n")[0]!
   }
 

@@ -53,9 +53,13 @@ const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pi
 beforeAll(async () => {
   mkdirSync(outside)
   cpSync("manifests/examples", dir, { recursive: true })
-  child = spawn(process.execPath, ["src/cli.ts", "serve", dir, "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"], {
-    stdio: ["ignore", "ignore", "pipe"]
-  })
+  child = spawn(
+    process.execPath,
+    ["src/cli.ts", "serve", dir, "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
+    {
+      stdio: ["ignore", "ignore", "pipe"]
+    }
+  )
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
   admin = await until("the admin address", async () => /admin server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
   debug = await until("the debug address", async () => /debug server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
@@ -96,7 +100,11 @@ describe("serve under injected file faults", () => {
   it("reports an alias bomb on its document and serves the rest", async () => {
     const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for (let level = 1; level < 9; level++) {
-      levels.push(`${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10).fill(`*${String.fromCharCode(96 + level)}`).join(", ")}]`)
+      levels.push(
+        `${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + level)}`)
+          .join(", ")}]`
+      )
     }
     await writeFile(join(dir, "bomb.yaml"), `${levels.join("\n")}\n`)
     await served(join(dir, "probe.yaml"), "after-bomb")

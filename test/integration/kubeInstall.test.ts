@@ -38,11 +38,27 @@ const applyFile = async (file: string) => {
 
 const startInstance = (name: string) => {
   let output = ""
-  const child = spawn(process.execPath, [
-    "src/cli.ts", "serve", "--kube", "--kubeconfig", kubeconfig,
-    "--leader-election-namespace", NAMESPACE, "--lease-duration", String(LEASE_SECONDS),
-    "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"
-  ], { env: { ...process.env, POD_NAME: name, POD_NAMESPACE: NAMESPACE }, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(
+    process.execPath,
+    [
+      "src/cli.ts",
+      "serve",
+      "--kube",
+      "--kubeconfig",
+      kubeconfig,
+      "--leader-election-namespace",
+      NAMESPACE,
+      "--lease-duration",
+      String(LEASE_SECONDS),
+      "--xds-address",
+      "127.0.0.1:0",
+      "--admin-address",
+      "127.0.0.1:0",
+      "--debug-address",
+      "127.0.0.1:0"
+    ],
+    { env: { ...process.env, POD_NAME: name, POD_NAMESPACE: NAMESPACE }, stdio: ["ignore", "pipe", "pipe"] }
+  )
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
   children.push({ name, process: child, log: () => output })
@@ -65,14 +81,17 @@ beforeAll(async () => {
   })
   dir = mkdtempSync(join(tmpdir(), "agentplane-install-"))
   kubeconfig = join(dir, "kubeconfig")
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: "harness", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } }],
-    users: [{ name: "agentplane", user: { token: request.status.token } }],
-    contexts: [{ name: "agentplane", context: { cluster: "harness", user: "agentplane" } }],
-    "current-context": "agentplane"
-  }))
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "harness", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } }],
+      users: [{ name: "agentplane", user: { token: request.status.token } }],
+      contexts: [{ name: "agentplane", context: { cluster: "harness", user: "agentplane" } }],
+      "current-context": "agentplane"
+    })
+  )
 }, 45 * 60_000)
 
 afterAll(async () => {
@@ -84,7 +103,7 @@ afterAll(async () => {
 describe("agentplane under its installed RBAC", () => {
   it("watches, writes status and leads with nothing but the ClusterRole and the lease Role", async () => {
     const first = startInstance("instance-a")
-    await eventually(async () => (await holder()) === "instance-a" ? true : undefined, "instance-a holding the Lease")
+    await eventually(async () => ((await holder()) === "instance-a" ? true : undefined), "instance-a holding the Lease")
     await admin.must("POST", `${GATEWAYS}/gatewayclasses`, {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "GatewayClass",
@@ -139,7 +158,12 @@ describe("agentplane under its installed RBAC", () => {
     // The proxy connects as its pod would, with a token of the ServiceAccount agentplane created.
     const port = /xDS server listening on 127\.0\.0\.1:(\d+)/.exec(leader.log())?.[1]
     expect(port).toBeDefined()
-    const proxy = new TestProxy({ address: `127.0.0.1:${port}`, gateway: "agents", namespace: "tools", token: await serviceAccountToken(admin, "tools", "agents") })
+    const proxy = new TestProxy({
+      address: `127.0.0.1:${port}`,
+      gateway: "agents",
+      namespace: "tools",
+      token: await serviceAccountToken(admin, "tools", "agents")
+    })
     try {
       await proxy.until(() => proxy.resourceHoldings().has("bind/8080/tools/agents"), "the managed Gateway's configuration")
     } finally {
@@ -161,7 +185,7 @@ describe("agentplane under its installed RBAC", () => {
 
     children.find((c) => c.name === "instance-a")!.process.kill("SIGKILL")
     const killedAt = Date.now()
-    await eventually(async () => (await holder()) === "instance-b" ? true : undefined, "instance-b taking the Lease", 20_000)
+    await eventually(async () => ((await holder()) === "instance-b" ? true : undefined), "instance-b taking the Lease", 20_000)
     const handover = (Date.now() - killedAt) / 1000
     // The follower waits one lease duration from its last sighting of a renewal, plus one retry period.
     expect(handover).toBeLessThan(LEASE_SECONDS * 1.5 + 1)

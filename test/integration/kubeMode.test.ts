@@ -84,9 +84,14 @@ describe("Kubernetes mode", () => {
   it("keeps another controller's conditions when it writes", async () => {
     const live = await gateway()
     const foreign = { type: "example.com/Audited", status: "True", reason: "Audited", message: "checked", lastTransitionTime: "2026-01-01T00:00:00Z" }
-    await kube.must("PATCH", `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`, {
-      status: { ...live.status, conditions: [...live.status.conditions, foreign] }
-    }, "application/merge-patch+json")
+    await kube.must(
+      "PATCH",
+      `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`,
+      {
+        status: { ...live.status, conditions: [...live.status.conditions, foreign] }
+      },
+      "application/merge-patch+json"
+    )
     // A change that makes agentplane write the Gateway's status again.
     await kube.must("POST", "/api/v1/namespaces/gwtest/services", service("second", "gwtest", 9000))
     const after = await eventually(async () => {
@@ -99,27 +104,34 @@ describe("Kubernetes mode", () => {
   it("puts its conditions back when someone else changes them, within the re-check period", async () => {
     const live = await gateway()
     const accepted = condition(live, "Accepted")
-    await kube.must("PATCH", `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`, {
-      status: { ...live.status, conditions: live.status.conditions.map((c: { type: string }) => c.type === "Accepted" ? { ...c, message: "tampered" } : c) }
-    }, "application/merge-patch+json")
+    await kube.must(
+      "PATCH",
+      `${GATEWAYS}/namespaces/default/gateways/mcp-gateway/status`,
+      {
+        status: { ...live.status, conditions: live.status.conditions.map((c: { type: string }) => (c.type === "Accepted" ? { ...c, message: "tampered" } : c)) }
+      },
+      "application/merge-patch+json"
+    )
     expect(condition(await gateway(), "Accepted")?.message).toBe("tampered")
     // Nothing else changes: only reading the object back (every 30 s) can notice.
-    await eventually(async () => condition(await gateway(), "Accepted")?.message === accepted?.message ? true : undefined, "the restored condition", 45_000)
+    await eventually(async () => (condition(await gateway(), "Accepted")?.message === accepted?.message ? true : undefined), "the restored condition", 45_000)
   }, 60_000)
 
   it("turns Programmed True once a proxy acknowledges, and streams API changes as deltas", async () => {
     const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken })
     proxies.push(proxy)
     await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/second:9000"), "the gateway's resources")
-    await eventually(async () => condition(await gateway(), "Programmed")?.status === "True" ? true : undefined, "Programmed=True")
+    await eventually(async () => (condition(await gateway(), "Programmed")?.status === "True" ? true : undefined), "Programmed=True")
 
     const before = proxy.responses.length
     await kube.must("POST", "/api/v1/namespaces/other/services", service("third", "other", 7000))
     await proxy.until(() => proxy.resourceHoldings().has("backend/other/third:7000"), "the new Service's backend")
-    expect(proxy.responses.slice(before).flatMap((r) => r.resources.map((x) => x.name)).sort()).toEqual([
-      "backend/default/mcp-gateway.http.mcp",
-      "backend/other/third:7000"
-    ])
+    expect(
+      proxy.responses
+        .slice(before)
+        .flatMap((r) => r.resources.map((x) => x.name))
+        .sort()
+    ).toEqual(["backend/default/mcp-gateway.http.mcp", "backend/other/third:7000"])
 
     await kube.must("DELETE", "/api/v1/namespaces/other/services/third")
     await proxy.until(() => !proxy.resourceHoldings().has("backend/other/third:7000"), "the removal")
@@ -131,12 +143,17 @@ describe("Kubernetes mode", () => {
     const proxy = new TestProxy({ address: xdsAddress, gateway: "mcp-gateway", namespace: "default", token: proxyToken, record: false })
     proxies.push(proxy)
     await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/churn:9100"), "the new Service")
-    await eventually(async () => condition(await gateway(), "Programmed")?.status === "True" ? true : undefined, "Programmed=True")
+    await eventually(async () => (condition(await gateway(), "Programmed")?.status === "True" ? true : undefined), "Programmed=True")
     await new Promise((resolve) => setTimeout(resolve, 500))
     const before = (await gateway()).metadata.resourceVersion
     // Changes faster than status writes are coalesced: each is Pending for the moment its push is in flight.
     for (let port = 9101; port < 9140; port++) {
-      await kube.must("PATCH", "/api/v1/namespaces/gwtest/services/churn", { spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] } }, "application/merge-patch+json")
+      await kube.must(
+        "PATCH",
+        "/api/v1/namespaces/gwtest/services/churn",
+        { spec: { ports: [{ name: "mcp", port, appProtocol: "kgateway.dev/mcp" }] } },
+        "application/merge-patch+json"
+      )
       await new Promise((resolve) => setTimeout(resolve, 15))
     }
     await proxy.until(() => proxy.resourceHoldings().has("backend/gwtest/churn:9139"), "the last change")
@@ -152,10 +169,14 @@ describe("Kubernetes mode", () => {
     await cluster.restartApiServer()
     await kube.must("POST", "/api/v1/namespaces/other/services", service("after-restart", "other", 7100))
     await proxy.until(() => proxy.resourceHoldings().has("backend/other/after-restart:7100"), "a Service created after the restart", 40_000)
-    const read = await eventually(async () => {
-      const live = await gateway()
-      return live.status.listeners[0].attachedRoutes === 3 ? live : undefined
-    }, "the status after the restart", 30_000)
+    const read = await eventually(
+      async () => {
+        const live = await gateway()
+        return live.status.listeners[0].attachedRoutes === 3 ? live : undefined
+      },
+      "the status after the restart",
+      30_000
+    )
     expect(condition(read, "Programmed").status).toBe("True")
   }, 90_000)
 
@@ -166,8 +187,7 @@ describe("Kubernetes mode", () => {
       gateway: "mcp-gateway",
       namespace: "default",
       token: proxyToken,
-      judge: (response) =>
-        response.resources.some((r) => r.name === refused) ? JSON.stringify([{ key: refused, error: "no thanks" }]) : undefined
+      judge: (response) => (response.resources.some((r) => r.name === refused) ? JSON.stringify([{ key: refused, error: "no thanks" }]) : undefined)
     })
     proxies.push(picky)
     const event = await eventually(async () => {

@@ -48,13 +48,19 @@ describe("status the API server accepts", () => {
     for (let i = 0; i < names.length; i += 25) await Promise.all(names.slice(i, i + 25).map(create))
     await kube.must("POST", `${GATEWAYS}/namespaces/crowd/gateways`, gateway("crowd", "crowded", "mcp"))
 
-    const resolved = await eventually(async () => {
-      const read = await kube.must("GET", `${GATEWAYS}/namespaces/crowd/gateways/crowded`)
-      const found = read.status?.listeners?.[0]?.conditions?.find((c: { type: string }) => c.type === "ResolvedRefs")
-      return found?.status === "False" ? found : undefined
-    }, "the Gateway's ResolvedRefs=False", 30_000)
+    const resolved = await eventually(
+      async () => {
+        const read = await kube.must("GET", `${GATEWAYS}/namespaces/crowd/gateways/crowded`)
+        const found = read.status?.listeners?.[0]?.conditions?.find((c: { type: string }) => c.type === "ResolvedRefs")
+        return found?.status === "False" ? found : undefined
+      },
+      "the Gateway's ResolvedRefs=False",
+      30_000
+    )
     expect(resolved.reason).toBe("InvalidServices")
-    expect(resolved.message).toMatch(/^1000 Services have metadata\.annotations\["kgateway\.dev\/mcp-path"\] "no slash" is not a URL path; .*: crowd\/weather-service-with-a-long-name-0000, .* and 995 more$/)
+    expect(resolved.message).toMatch(
+      /^1000 Services have metadata\.annotations\["kgateway\.dev\/mcp-path"\] "no slash" is not a URL path; .*: crowd\/weather-service-with-a-long-name-0000, .* and 995 more$/
+    )
     expect(resolved.message.length).toBeLessThan(32_768)
   }, 120_000)
 
@@ -71,10 +77,14 @@ describe("status the API server accepts", () => {
     await kube.must("PATCH", `${GATEWAYS}/namespaces/limits/gateways/full/status`, { status: { conditions: foreign } }, "application/merge-patch+json")
     await kube.must("PATCH", `${GATEWAYS}/namespaces/limits/gateways/full`, { spec: { gatewayClassName: "mcp" } }, "application/merge-patch+json")
 
-    const event = await eventually(async () => {
-      const list = await kube.must("GET", "/apis/events.k8s.io/v1/namespaces/limits/events")
-      return list.items.find((e: any) => e.reason === "StatusWriteFailed" && e.regarding.name === "full")
-    }, "the StatusWriteFailed Event", 30_000)
+    const event = await eventually(
+      async () => {
+        const list = await kube.must("GET", "/apis/events.k8s.io/v1/namespaces/limits/events")
+        return list.items.find((e: any) => e.reason === "StatusWriteFailed" && e.regarding.name === "full")
+      },
+      "the StatusWriteFailed Event",
+      30_000
+    )
     expect(event).toMatchObject({
       type: "Warning",
       action: "WriteStatus",
@@ -92,20 +102,29 @@ describe("a Gateway agentplane cannot read", () => {
   it("is Accepted=False, naming the field, in its written status and in config_dump, while its last good version serves", async () => {
     const path = `${GATEWAYS}/namespaces/limits/gateways/drifting`
     await kube.must("POST", `${GATEWAYS}/namespaces/limits/gateways`, gateway("limits", "drifting", "mcp"))
-    await eventually(async () => condition(await kube.must("GET", path), "Accepted")?.status === "True" ? true : undefined, "Accepted=True")
+    await eventually(async () => (condition(await kube.must("GET", path), "Accepted")?.status === "True" ? true : undefined), "Accepted=True")
     // The CRD lets this through; agentplane's decoding does not (a Selector needs a selector).
-    await kube.must("PATCH", path, {
-      spec: { listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp", allowedRoutes: { namespaces: { from: "Selector" } } }] }
-    }, "application/merge-patch+json")
-    const accepted = await eventually(async () => {
-      const found = condition(await kube.must("GET", path), "Accepted")
-      return found?.status === "False" ? found : undefined
-    }, "Accepted=False in the cluster", 30_000)
+    await kube.must(
+      "PATCH",
+      path,
+      {
+        spec: { listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp", allowedRoutes: { namespaces: { from: "Selector" } } }] }
+      },
+      "application/merge-patch+json"
+    )
+    const accepted = await eventually(
+      async () => {
+        const found = condition(await kube.must("GET", path), "Accepted")
+        return found?.status === "False" ? found : undefined
+      },
+      "Accepted=False in the cluster",
+      30_000
+    )
     expect(accepted.reason).toBe("Invalid")
     expect(accepted.message).toContain("spec.listeners[0].allowedRoutes.namespaces from: Selector needs a selector")
     expect(accepted.message).toContain("its last good version is still used")
 
-    const dump = await (await fetch(`${agentplane!.debugUrl}/debug/config_dump?gateway=limits/drifting`)).json() as any
+    const dump = (await (await fetch(`${agentplane!.debugUrl}/debug/config_dump?gateway=limits/drifting`)).json()) as any
     const entries = dump.statuses.filter((s: any) => s.kind === "Gateway" && s.name === "drifting")
     expect(entries).toHaveLength(1)
     const dumped = entries[0].status.conditions.find((c: any) => c.type === "Accepted")

@@ -20,12 +20,6 @@ describe("agentplane/translate", () => {
     `
     const run = spawnSync(process.execPath, ["--no-experimental-strip-types", "--input-type=module", "-e", script], { encoding: "utf8" })
     expect(run.status, run.stderr).toBe(0)
-    expect(JSON.parse(run.stdout)).toEqual([
-      "backend/ns/gw.mcp.mcp",
-      "backend/ns/tools:80",
-      "bind/8080/ns/gw",
-      "listener/ns/gw.mcp",
-      "route/ns/gw.mcp.mcp"
-    ])
+    expect(JSON.parse(run.stdout)).toEqual(["backend/ns/gw.mcp.mcp", "backend/ns/tools:80", "bind/8080/ns/gw", "listener/ns/gw.mcp", "route/ns/gw.mcp.mcp"])
   })
 })

@@ -39,8 +39,7 @@ const read = async (path: string) => {
 }
 const gateway = (name: string) => kube.must("GET", `${GATEWAYS}/namespaces/${NS}/gateways/${name}`)
 const containerOf = (deployment: any) => deployment.spec.template.spec.containers[0]
-const envOf = (deployment: any): Record<string, any> =>
-  Object.fromEntries(containerOf(deployment).env.map((e: any) => [e.name, e.value ?? e.valueFrom]))
+const envOf = (deployment: any): Record<string, any> => Object.fromEntries(containerOf(deployment).env.map((e: any) => [e.name, e.value ?? e.valueFrom]))
 const mergePatch = (path: string, body: unknown) => kube.must("PATCH", path, body, "application/merge-patch+json")
 
 const params = (name: string, namespace: string, spec: object) =>
@@ -99,7 +98,10 @@ beforeAll(async () => {
       agentgateway: {
         replicas: 2,
         logLevel: "debug",
-        env: [{ name: "LOCALITY", value: "eu/west" }, { name: "EXTRA", value: "1" }],
+        env: [
+          { name: "LOCALITY", value: "eu/west" },
+          { name: "EXTRA", value: "1" }
+        ],
         resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
         nodeSelector: { "kubernetes.io/os": "linux" },
         tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
@@ -157,14 +159,21 @@ describe("managed proxies", () => {
       SESSION_KEY: { secretKeyRef: { name: "tools-session-key", key: "SESSION_KEY" } }
     })
     expect(pod.serviceAccountName).toBe("tools")
-    expect(pod.volumes).toContainEqual(expect.objectContaining({
-      name: "xds-token",
-      projected: expect.objectContaining({ sources: [{ serviceAccountToken: { audience: "agentgateway", expirationSeconds: 3600, path: "xds-token" } }] })
-    }))
+    expect(pod.volumes).toContainEqual(
+      expect.objectContaining({
+        name: "xds-token",
+        projected: expect.objectContaining({ sources: [{ serviceAccountToken: { audience: "agentgateway", expirationSeconds: 3600, path: "xds-token" } }] })
+      })
+    )
     expect(container.volumeMounts).toContainEqual({ name: "xds-token", mountPath: "/var/run/secrets/xds-tokens", readOnly: true })
     expect(container.readinessProbe.httpGet).toMatchObject({ path: "/healthz/ready", port: 15021 })
     expect(container.startupProbe.httpGet).toMatchObject({ path: "/healthz/ready", port: 15021 })
-    expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([["mcp", 8080], ["agents", 9090], ["metrics", 15020], ["readiness", 15021]])
+    expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([
+      ["mcp", 8080],
+      ["agents", 9090],
+      ["metrics", 15020],
+      ["readiness", 15021]
+    ])
     expect(deployment.spec.template.metadata.annotations).toMatchObject({
       "prometheus.io/scrape": "true",
       "prometheus.io/port": "15020",
@@ -178,7 +187,10 @@ describe("managed proxies", () => {
     expect(deployment.metadata.annotations["agentplane.dev/session-key-secret-uid"]).toBe(secret.metadata.uid)
 
     expect(service.spec.type).toBe("ClusterIP")
-    expect(service.spec.ports.map((p: any) => [p.name, p.port, p.targetPort])).toEqual([["mcp", 8080, 8080], ["agents", 9090, 9090]])
+    expect(service.spec.ports.map((p: any) => [p.name, p.port, p.targetPort])).toEqual([
+      ["mcp", 8080, 8080],
+      ["agents", 9090, 9090]
+    ])
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels)
     expect(service.metadata.annotations).toEqual({ "example.com/lb": "internal" })
   })
@@ -187,9 +199,7 @@ describe("managed proxies", () => {
     const clusterIP = (await kube.must("GET", core("services", "tools"))).spec.clusterIP
     const pending = await eventually(async () => {
       const read = await gateway("tools")
-      return read.status?.addresses?.[0]?.value === clusterIP && condition(read, "Programmed")?.message.includes("no available replica")
-        ? read
-        : undefined
+      return read.status?.addresses?.[0]?.value === clusterIP && condition(read, "Programmed")?.message.includes("no available replica") ? read : undefined
     }, "the Gateway's address, and Programmed waiting for the Deployment")
     expect(pending.status.addresses).toEqual([{ type: "IPAddress", value: clusterIP }])
     expect(condition(pending, "Programmed")).toMatchObject({ status: "False", reason: "Pending" })
@@ -237,14 +247,24 @@ describe("managed proxies", () => {
   })
 
   it("is refused by the API server when the parameters are invalid, as agentplane would refuse them", async () => {
-    const reserved = await kube.call("PATCH", `${PARAMETERS}/namespaces/${NS}/gatewayparameters/tools`, {
-      spec: { kube: { agentgateway: { env: [{ name: "GATEWAY", value: "someone-else" }] } } }
-    }, "application/merge-patch+json")
+    const reserved = await kube.call(
+      "PATCH",
+      `${PARAMETERS}/namespaces/${NS}/gatewayparameters/tools`,
+      {
+        spec: { kube: { agentgateway: { env: [{ name: "GATEWAY", value: "someone-else" }] } } }
+      },
+      "application/merge-patch+json"
+    )
     expect(reserved.status).toBe(422)
     expect(reserved.body.message).toContain("are set by agentplane")
-    const quantity = await kube.call("PATCH", `${PARAMETERS}/namespaces/${NS}/gatewayparameters/tools`, {
-      spec: { kube: { agentgateway: { resources: { limits: { memory: "lots" } } } } }
-    }, "application/merge-patch+json")
+    const quantity = await kube.call(
+      "PATCH",
+      `${PARAMETERS}/namespaces/${NS}/gatewayparameters/tools`,
+      {
+        spec: { kube: { agentgateway: { resources: { limits: { memory: "lots" } } } } }
+      },
+      "application/merge-patch+json"
+    )
     expect(quantity.status).toBe(422)
   })
 
@@ -257,25 +277,40 @@ describe("managed proxies", () => {
       spec: { gatewayClassName: "managed", listeners: [{ name: "http", port: 80, protocol: "kgateway.dev/mcp" }] }
     })
     if (decoded._tag !== "Decoded") throw new Error(JSON.stringify(decoded))
-    const objects = renderManagedProxy({
-      key: "restricted/edge",
-      gateway: decoded.object as Gateway,
-      settings: {
-        image: { pullPolicy: "Always" },
-        replicas: 0,
-        resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: 2 } },
-        service: { type: "LoadBalancer" },
-        tracing: { otlpEndpoint: "http://otel:4318", otlpProtocol: "http" }
-      }
-    }, { address: XDS_SERVICE, tls: true, rootCa: "-----BEGIN CERTIFICATE-----\n" }, "uid")
+    const objects = renderManagedProxy(
+      {
+        key: "restricted/edge",
+        gateway: decoded.object as Gateway,
+        settings: {
+          image: { pullPolicy: "Always" },
+          replicas: 0,
+          resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: 2 } },
+          service: { type: "LoadBalancer" },
+          tracing: { otlpEndpoint: "http://otel:4318", otlpProtocol: "http" }
+        }
+      },
+      { address: XDS_SERVICE, tls: true, rootCa: "-----BEGIN CERTIFICATE-----\n" },
+      "uid"
+    )
     for (const object of Object.values(objects)) {
-      const path = object.kind === "Deployment"
-        ? `/apis/apps/v1/namespaces/restricted/deployments/edge`
-        : `/api/v1/namespaces/restricted/${object.kind.toLowerCase()}s/edge`
-      const applied = await kube.call("PATCH", `${path}?fieldManager=agentplane&force=true&fieldValidation=Strict&dryRun=All`, object, "application/apply-patch+yaml")
+      const path =
+        object.kind === "Deployment"
+          ? `/apis/apps/v1/namespaces/restricted/deployments/edge`
+          : `/api/v1/namespaces/restricted/${object.kind.toLowerCase()}s/edge`
+      const applied = await kube.call(
+        "PATCH",
+        `${path}?fieldManager=agentplane&force=true&fieldValidation=Strict&dryRun=All`,
+        object,
+        "application/apply-patch+yaml"
+      )
       expect(applied.status, `${object.kind}: ${JSON.stringify(applied.body)}`).toBeLessThan(300)
     }
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "edge-check", namespace: "restricted" }, spec: (objects.deployment as any).spec.template.spec }
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "edge-check", namespace: "restricted" },
+      spec: (objects.deployment as any).spec.template.spec
+    }
     const admitted = await kube.call("POST", "/api/v1/namespaces/restricted/pods?dryRun=All", pod)
     expect(admitted.status, JSON.stringify(admitted.body)).toBe(201)
   })

@@ -108,9 +108,7 @@ const flag = (args: ReadonlyArray<string>, name: string): string | undefined => 
 /** Rules as sorted `group/resource:verb` strings, so that two role definitions compare by substance. */
 const permissions = (rules: ReadonlyArray<Rule>): string[] => {
   for (const rule of rules) expect(Object.keys(rule).sort(), "rules use only groups, resources and verbs").toEqual(["apiGroups", "resources", "verbs"])
-  return rules
-    .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g === "" ? "core" : g}/${res}:${v}`))))
-    .sort()
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g === "" ? "core" : g}/${res}:${v}`)))).sort()
 }
 
 const expand = (group: string, resources: string[], verbs: string[]): string[] =>
@@ -128,7 +126,7 @@ const expectedClusterPermissions = [
   ...expand("core", ["services", "serviceaccounts", "configmaps"], ["get", "create", "patch", "delete"]),
   ...expand("core", ["secrets"], ["create", "delete"]),
   // xDS authentication.
-  ...expand("authentication.k8s.io", ["tokenreviews"], ["create"]),
+  ...expand("authentication.k8s.io", ["tokenreviews"], ["create"])
 ].sort()
 const expectedLeasePermissions = expand("coordination.k8s.io", ["leases"], ["get", "create", "update"]).sort()
 
@@ -147,7 +145,7 @@ async function run(binary: string, args: ReadonlyArray<string>): Promise<string>
     HOME: toolHome,
     HELM_CACHE_HOME: path.join(toolHome, "cache"),
     HELM_CONFIG_HOME: path.join(toolHome, "config"),
-    HELM_DATA_HOME: path.join(toolHome, "data"),
+    HELM_DATA_HOME: path.join(toolHome, "data")
   }
   try {
     return (await execFileAsync(binary, [...args], { env, cwd: root })).stdout
@@ -180,7 +178,7 @@ const customValues = [
   "podAnnotations.team=ai",
   "nodeSelector.kubernetes\\.io/os=linux",
   "tolerations[0].key=dedicated",
-  "tolerations[0].operator=Exists",
+  "tolerations[0].operator=Exists"
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -249,8 +247,8 @@ async function serviceAccountCan(access: Access): Promise<boolean> {
       user: serviceAccountUser,
       // The groups a service account token carries, so grants to any of them count too.
       groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
-      resourceAttributes: { group: "", ...access },
-    },
+      resourceAttributes: { group: "", ...access }
+    }
   }
   const res = await kubeRequest(endpoint, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
   if (res.status !== 201) throw new Error(`SubjectAccessReview: HTTP ${res.status} ${res.body}`)
@@ -272,7 +270,10 @@ beforeAll(async () => {
     ;[helmBinary, kustomizeBinary] = await Promise.all([ensureHelm(), ensureKustomize()])
     installed = parseDocuments(await run(kustomizeBinary, ["build", installDir]), "kustomize build")
   } catch (error) {
-    await clusterStarted.then((c) => c.stop(), () => {})
+    await clusterStarted.then(
+      (c) => c.stop(),
+      () => {}
+    )
     throw error
   }
   cluster = await clusterStarted
@@ -286,17 +287,19 @@ afterAll(async () => {
 
 describe("plain manifests (manifests/install)", () => {
   it("build with kustomize into the namespace, our CRD, the identity, RBAC, the Deployment and the Service", () => {
-    expect(installed.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      "Namespace/agentplane-system",
-      "CustomResourceDefinition/gatewayparameters.gateway.kgateway.dev",
-      "ServiceAccount/agentplane",
-      "ClusterRole/agentplane",
-      "ClusterRoleBinding/agentplane",
-      "Role/agentplane-leader-election",
-      "RoleBinding/agentplane-leader-election",
-      "Deployment/agentplane",
-      "Service/agentplane",
-    ].sort())
+    expect(installed.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        "Namespace/agentplane-system",
+        "CustomResourceDefinition/gatewayparameters.gateway.kgateway.dev",
+        "ServiceAccount/agentplane",
+        "ClusterRole/agentplane",
+        "ClusterRoleBinding/agentplane",
+        "Role/agentplane-leader-election",
+        "RoleBinding/agentplane-leader-election",
+        "Deployment/agentplane",
+        "Service/agentplane"
+      ].sort()
+    )
     const clusterScoped = ["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"]
     for (const o of installed.filter((o) => !clusterScoped.includes(o.kind))) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(namespace)
   })
@@ -308,32 +311,58 @@ describe("plain manifests (manifests/install)", () => {
     expect(deployment.spec.replicas).toBe(1)
     expect(container.image).toBe("ghcr.io/agentplane/agentplane:0.1.0")
     expect(container.args).toEqual([
-      "serve", "--kube",
-      "--xds-address", "0.0.0.0:9978",
-      "--xds-service-address", `agentplane.${namespace}.svc:9978`,
-      "--admin-address", "0.0.0.0:9095",
-      "--debug-address", "127.0.0.1:9093",
-      "--controller-name", "kgateway.dev/kgateway",
-      "--external-names", "allow",
-      "--agentgateway", "enabled",
-      "--leader-election-namespace", namespace,
-      "--log-level", "info",
+      "serve",
+      "--kube",
+      "--xds-address",
+      "0.0.0.0:9978",
+      "--xds-service-address",
+      `agentplane.${namespace}.svc:9978`,
+      "--admin-address",
+      "0.0.0.0:9095",
+      "--debug-address",
+      "127.0.0.1:9093",
+      "--controller-name",
+      "kgateway.dev/kgateway",
+      "--external-names",
+      "allow",
+      "--agentgateway",
+      "enabled",
+      "--leader-election-namespace",
+      namespace,
+      "--log-level",
+      "info"
     ])
     expect(container.env).toEqual([
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }
     ])
-    expect(container.ports.map((p) => [p.name, p.containerPort])).toEqual([["xds", 9978], ["admin", 9095]])
+    expect(container.ports.map((p) => [p.name, p.containerPort])).toEqual([
+      ["xds", 9978],
+      ["admin", 9095]
+    ])
     expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "admin" })
     expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "admin" })
     expect(container.resources).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } })
-    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } })
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] }
+    })
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } })
     expect(pod.serviceAccountName).toBe("agentplane")
-    expect(deployment.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "9095", "prometheus.io/path": "/metrics" })
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "9095",
+      "prometheus.io/path": "/metrics"
+    })
 
     const service = find<Service>(installed, "Service")
-    expect(service.spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([["xds", 9978, "xds"], ["admin", 9095, "admin"]])
+    expect(service.spec.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([
+      ["xds", 9978, "xds"],
+      ["admin", 9095, "admin"]
+    ])
   })
 
   it("keep the debug endpoints on loopback: neither a container port nor on the Service", () => {
@@ -360,7 +389,10 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
   it("renders with defaults the same Deployment and Service as the plain manifests", async () => {
     const [chart, plain] = [await template(), installed]
     expect(chart.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
-      plain.filter((o) => o.kind !== "Namespace" && o.kind !== "CustomResourceDefinition").map((o) => `${o.kind}/${o.metadata.name}`).sort()
+      plain
+        .filter((o) => o.kind !== "Namespace" && o.kind !== "CustomResourceDefinition")
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort()
     )
     const [chartDeployment, plainDeployment] = [find<Deployment>(chart, "Deployment"), find<Deployment>(plain, "Deployment")]
     expect(chartDeployment.spec.replicas).toBe(plainDeployment.spec.replicas)
@@ -459,9 +491,9 @@ describe("against a real API server", () => {
     await waitEstablished("gatewayparameters.gateway.kgateway.dev")
     const examplesDir = path.join(root, "manifests", "examples")
     const examples = (await readdir(examplesDir)).filter((f) => f.endsWith(".yaml"))
-    const parameters = (
-      await Promise.all(examples.map(async (f) => parseDocuments(await readFile(path.join(examplesDir, f), "utf8"), f)))
-    ).flat().filter((o) => o.kind === "GatewayParameters")
+    const parameters = (await Promise.all(examples.map(async (f) => parseDocuments(await readFile(path.join(examplesDir, f), "utf8"), f))))
+      .flat()
+      .filter((o) => o.kind === "GatewayParameters")
     expect(parameters.length).toBeGreaterThan(0)
     await expectAccepted(parameters, "dryRun")
   })
@@ -472,7 +504,10 @@ describe("against a real API server", () => {
 
   it("accepts every object `helm template` renders, with defaults and custom values (dry run)", async () => {
     const withCrds = async (...set: string[]) =>
-      parseDocuments(await helm(["template", "agentplane", chartDir, "--namespace", namespace, "--include-crds", ...set.flatMap((s) => ["--set", s])]), "helm template")
+      parseDocuments(
+        await helm(["template", "agentplane", chartDir, "--namespace", namespace, "--include-crds", ...set.flatMap((s) => ["--set", s])]),
+        "helm template"
+      )
     await expectAccepted(await withCrds(), "dryRun")
     await expectAccepted(await withCrds("agentgateway.enabled=false"), "dryRun")
     await expectAccepted(await withCrds(...customValues), "dryRun")
@@ -501,7 +536,10 @@ describe("against a real API server", () => {
 
   it("lets the service account do its job and nothing more (SubjectAccessReview)", async () => {
     const rbacKinds = ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]
-    await expectAccepted(installed.filter((o) => rbacKinds.includes(o.kind)), "persist")
+    await expectAccepted(
+      installed.filter((o) => rbacKinds.includes(o.kind)),
+      "persist"
+    )
 
     const gw = "gateway.networking.k8s.io"
     const allowed: Access[] = [
@@ -525,7 +563,7 @@ describe("against a real API server", () => {
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" },
       { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
-      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace }
     ]
     const denied: Access[] = [
       { verb: "list", resource: "secrets" },
@@ -547,7 +585,7 @@ describe("against a real API server", () => {
       { verb: "create", resource: "events", namespace: "team-a" },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "default" },
       { verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace },
-      { verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles" },
+      { verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles" }
     ]
     const verdicts = await Promise.all([...allowed, ...denied].map(async (a) => `${describeAccess(a)}: ${(await serviceAccountCan(a)) ? "yes" : "no"}`))
     expect(verdicts).toEqual([...allowed.map((a) => `${describeAccess(a)}: yes`), ...denied.map((a) => `${describeAccess(a)}: no`)])

@@ -75,7 +75,7 @@ beforeAll(async () => {
   debugUrl = agentplane.debugUrl
   // Every Gateway programmed before proxies connect.
   await eventually(async () => {
-    const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
+    const dump = (await (await fetch(`${debugUrl}/debug/config_dump`)).json()) as { gateways: Array<unknown> }
     return dump.gateways.length === 3 ? true : undefined
   }, "three programmed gateways")
 }, 45 * 60_000)
@@ -150,7 +150,7 @@ describe("xDS stream lifetime in Kubernetes mode", () => {
       xdsStreamLimits: { credentialRecheckMs: 500, maxStreamAgeMs: 16_000, maxStreamAgeJitter: 0 }
     })
     await eventually(async () => {
-      const dump = await (await fetch(`${short!.debugUrl}/debug/config_dump`)).json() as { gateways: Array<unknown> }
+      const dump = (await (await fetch(`${short!.debugUrl}/debug/config_dump`)).json()) as { gateways: Array<unknown> }
       return dump.gateways.length === 4 ? true : undefined
     }, "four programmed gateways")
   }, 60_000)
@@ -222,9 +222,11 @@ describe("file mode", () => {
   })
 
   const portOf = (runtime: ManagedRuntime.ManagedRuntime<XdsServer, unknown>) =>
-    runtime.runPromise(Effect.gen(function*() {
-      return (yield* XdsServer).port
-    }))
+    runtime.runPromise(
+      Effect.gen(function* () {
+        return (yield* XdsServer).port
+      })
+    )
 
   it("still serves local proxies without a token", async () => {
     await served(connect(`127.0.0.1:${await portOf(fileRuntime)}`, "mcp-gateway", "default"), "bind/8080/default/mcp-gateway")
@@ -243,9 +245,13 @@ describe("file mode", () => {
 
   it("refuses to serve files on a non-loopback address unless told to, and then warns", async () => {
     const serve = (...args: Array<string>) =>
-      spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args], {
-        stdio: ["ignore", "pipe", "pipe"]
-      })
+      spawn(
+        process.execPath,
+        ["src/cli.ts", "serve", "--from", "manifests/examples", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args],
+        {
+          stdio: ["ignore", "pipe", "pipe"]
+        }
+      )
     const refused = serve("--xds-address", "0.0.0.0:0")
     let refusal = ""
     refused.stderr.on("data", (chunk) => (refusal += chunk))
@@ -265,24 +271,28 @@ describe("file mode", () => {
       const warning = stderr.split("\n").find((line) => line.includes("--xds-allow-unauthenticated"))
       expect(JSON.parse(warning!)).toMatchObject({
         level: "WARN",
-        message: "xDS on 0.0.0.0:0 is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata"
+        message:
+          "xDS on 0.0.0.0:0 is not authenticated (--xds-allow-unauthenticated): any client that reaches it can read every Gateway's configuration by naming the Gateway in its node metadata"
       })
     } finally {
       allowed.kill("SIGTERM")
     }
     // Loopback needs no flag, and a cluster needs none either.
-    expect(spawnSync(process.execPath, ["src/cli.ts", "serve", "--kube", "--xds-allow-unauthenticated"], { encoding: "utf8" }).stderr)
-      .toBe("agentplane: --xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated\n")
+    expect(spawnSync(process.execPath, ["src/cli.ts", "serve", "--kube", "--xds-allow-unauthenticated"], { encoding: "utf8" }).stderr).toBe(
+      "agentplane: --xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated\n"
+    )
   })
 
   it("refuses to start with a certificate that does not match its key", async () => {
-    const mismatched = ManagedRuntime.make(serveLayer({
-      ...defaultTranslateOptions,
-      inputs: [directoryInput("manifests/examples")],
-      xdsAddress: "127.0.0.1:0",
-      adminAddress: "127.0.0.1:0",
-      xdsTls: { certFile: pki.certFile, keyFile: pki.serviceAccountKeyFile }
-    }))
+    const mismatched = ManagedRuntime.make(
+      serveLayer({
+        ...defaultTranslateOptions,
+        inputs: [directoryInput("manifests/examples")],
+        xdsAddress: "127.0.0.1:0",
+        adminAddress: "127.0.0.1:0",
+        xdsTls: { certFile: pki.certFile, keyFile: pki.serviceAccountKeyFile }
+      })
+    )
     await expect(portOf(mismatched)).rejects.toThrow(/cannot use .* as the xDS TLS certificate and key/)
     await mismatched.dispose()
   })

@@ -62,16 +62,22 @@ const nackOnce = (nack: (response: DeltaDiscoveryResponse) => string) =>
     call.on("data", (response: DeltaDiscoveryResponse) => {
       if (response.typeUrl !== RESOURCE_TYPE_URL) return
       clearTimeout(timer)
-      call.write(DeltaDiscoveryRequest.fromPartial({
-        typeUrl: response.typeUrl,
-        responseNonce: response.nonce,
-        errorDetail: { code: 0, message: nack(response) }
-      }))
-      setTimeout(() => resolve(() => {
-        call.end()
-        call.cancel()
-        client.close()
-      }), 500)
+      call.write(
+        DeltaDiscoveryRequest.fromPartial({
+          typeUrl: response.typeUrl,
+          responseNonce: response.nonce,
+          errorDetail: { code: 0, message: nack(response) }
+        })
+      )
+      setTimeout(
+        () =>
+          resolve(() => {
+            call.end()
+            call.cancel()
+            client.close()
+          }),
+        500
+      )
     })
     call.write(DeltaDiscoveryRequest.fromPartial({ node: proxyNode("mcp-gateway", "default"), typeUrl: RESOURCE_TYPE_URL }))
   })
@@ -152,7 +158,9 @@ describe("clients with megabyte node ids", () => {
     const rssGrowth = rssBytes() - rssBefore
     const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).text()
     const huge = (JSON.parse(dump).proxies as Array<{ nodeId: string }>).filter((p) => p.nodeId.startsWith("nnn"))
-    console.log(`20 streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`)
+    console.log(
+      `20 streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`
+    )
     expect(huge).toHaveLength(20)
     for (const proxy of huge) expect(proxy.nodeId).toBe(`${"n".repeat(256)}…(truncated, ${10 * MB} bytes)`)
     expect(dump.length).toBeLessThan(1 * MB)
@@ -227,7 +235,9 @@ describe("clients that subscribe to made-up type URLs", () => {
     client.close()
     const metrics = await (await fetch(`${adminUrl}/metrics`)).text()
     const rssGrowth = rssBytes() - rssBefore
-    console.log(`10,000 garbage types: stream closed after ${closedAfter} ms and ${responses.length} responses, RSS +${(rssGrowth / MB).toFixed(0)} MB, well-behaved proxy served in ${waited} ms`)
+    console.log(
+      `10,000 garbage types: stream closed after ${closedAfter} ms and ${responses.length} responses, RSS +${(rssGrowth / MB).toFixed(0)} MB, well-behaved proxy served in ${waited} ms`
+    )
     expect(closed.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(closed.details).toContain("subscribed to more than 16 type URLs")
     expect(responses).toHaveLength(16)
@@ -247,13 +257,15 @@ describe("clients that open streams and never ask", () => {
   const logs: Array<string> = []
 
   beforeAll(async () => {
-    runtime = ManagedRuntime.make(serveLayer({
-      ...defaultTranslateOptions,
-      inputs: [directoryInput("manifests/examples")],
-      xdsAddress: "127.0.0.1:0",
-      adminAddress: "127.0.0.1:0",
-      xdsStreamLimits: { firstRequestTimeoutMs: TIMEOUT_MS }
-    }).pipe(Layer.provide(Logger.layer([Logger.make((options) => void logs.push(String(options.message)))]))))
+    runtime = ManagedRuntime.make(
+      serveLayer({
+        ...defaultTranslateOptions,
+        inputs: [directoryInput("manifests/examples")],
+        xdsAddress: "127.0.0.1:0",
+        adminAddress: "127.0.0.1:0",
+        xdsStreamLimits: { firstRequestTimeoutMs: TIMEOUT_MS }
+      }).pipe(Layer.provide(Logger.layer([Logger.make((options) => void logs.push(String(options.message)))])))
+    )
     address = `127.0.0.1:${await runtime.runPromise(Effect.map(XdsServer, (server) => server.port))}`
   })
   afterAll(() => runtime?.dispose())
@@ -261,13 +273,15 @@ describe("clients that open streams and never ask", () => {
   it("closes 1,000 idle streams with DEADLINE_EXCEEDED after the first-request timeout, and serves the rest", async () => {
     const client = new AggregatedDiscoveryServiceClient(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 })
     const started = Date.now()
-    const closed = Array.from({ length: 1_000 }, () =>
-      new Promise<{ readonly status: grpc.StatusObject; readonly after: number }>((resolve) => {
-        const call = client.deltaAggregatedResources()
-        call.on("error", () => {})
-        call.on("data", () => {})
-        call.on("status", (status) => resolve({ status, after: Date.now() - started }))
-      })
+    const closed = Array.from(
+      { length: 1_000 },
+      () =>
+        new Promise<{ readonly status: grpc.StatusObject; readonly after: number }>((resolve) => {
+          const call = client.deltaAggregatedResources()
+          call.on("error", () => {})
+          call.on("data", () => {})
+          call.on("status", (status) => resolve({ status, after: Date.now() - started }))
+        })
     )
     // A proxy that asks at once keeps its stream past the timeout.
     const prompt = new TestProxy({ address, gateway: "mcp-gateway", namespace: "default", channelOptions: { "grpc.use_local_subchannel_pool": 1 } })

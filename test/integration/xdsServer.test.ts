@@ -54,12 +54,20 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "agentplane-xds-"))
   cpSync("manifests/examples", dir, { recursive: true })
   runtime = ManagedRuntime.make(
-    serveLayer({ ...defaultTranslateOptions, inputs: [directoryInput(dir)], xdsAddress: "127.0.0.1:0", adminAddress: "127.0.0.1:0", debugAddress: "127.0.0.1:0" })
+    serveLayer({
+      ...defaultTranslateOptions,
+      inputs: [directoryInput(dir)],
+      xdsAddress: "127.0.0.1:0",
+      adminAddress: "127.0.0.1:0",
+      debugAddress: "127.0.0.1:0"
+    })
   )
-  const ports = await runtime.runPromise(Effect.gen(function*() {
-    const admin = yield* AdminServer
-    return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
-  }))
+  const ports = await runtime.runPromise(
+    Effect.gen(function* () {
+      const admin = yield* AdminServer
+      return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
+    })
+  )
   xdsAddress = `127.0.0.1:${ports.xds}`
   adminUrl = `http://127.0.0.1:${ports.admin}`
   debugUrl = `http://127.0.0.1:${ports.debug}`
@@ -82,10 +90,12 @@ describe("delta xDS server", () => {
     expect(proxy.responses.filter((r) => r.typeUrl === RESOURCE_TYPE_URL)).toHaveLength(1)
 
     // The ACK makes the Gateway Programmed.
-    await expect.poll(async () => {
-      const gateway = (await dump()).statuses.find((s: any) => s.kind === "Gateway" && s.name === "mcp-gateway")
-      return gateway.status.conditions.find((c: any) => c.type === "Programmed").status
-    }).toBe("True")
+    await expect
+      .poll(async () => {
+        const gateway = (await dump()).statuses.find((s: any) => s.kind === "Gateway" && s.name === "mcp-gateway")
+        return gateway.status.conditions.find((c: any) => c.type === "Programmed").status
+      })
+      .toBe("True")
 
     // An edit that changes one target's path: only the MCP backend is sent again.
     const before = proxy.responses.length
@@ -111,16 +121,13 @@ describe("delta xDS server", () => {
     const held = Object.fromEntries(proxy.resourceHoldings())
     proxy.close()
     rewrite("multiplexing.yaml", (text) => text.replace("port: 3001", "port: 3002"))
-    await expect.poll(async () =>
-      JSON.stringify((await dump()).gateways.find((g: any) => g.gateway === "default/mcp-gateway").resources)
-    ).toContain("everything:3002")
+    await expect
+      .poll(async () => JSON.stringify((await dump()).gateways.find((g: any) => g.gateway === "default/mcp-gateway").resources))
+      .toContain("everything:3002")
     const again = connect({ gateway: "mcp-gateway", namespace: "default", initialVersions: held })
     await again.until(() => again.responses.some((r) => r.typeUrl === RESOURCE_TYPE_URL), "the first response after reconnecting")
     const first = again.responses.find((r) => r.typeUrl === RESOURCE_TYPE_URL)!
-    expect(first.resources.map((r) => r.name).sort()).toEqual([
-      "backend/default/mcp-gateway.http.mcp",
-      "backend/tools/everything:3002"
-    ])
+    expect(first.resources.map((r) => r.name).sort()).toEqual(["backend/default/mcp-gateway.http.mcp", "backend/tools/everything:3002"])
     expect(first.removedResources).toEqual(["backend/tools/everything:3001"])
   })
 
@@ -135,7 +142,10 @@ describe("delta xDS server", () => {
   it("answers a proxy of an unknown gateway with empty responses for both types", async () => {
     const stranger = connect({ gateway: "nope", namespace: "default" })
     await stranger.until(() => stranger.responses.length === 2, "both empty responses")
-    expect(stranger.responses.map((r) => [r.typeUrl, r.resources.length])).toEqual([[ADDRESS_TYPE_URL, 0], [RESOURCE_TYPE_URL, 0]])
+    expect(stranger.responses.map((r) => [r.typeUrl, r.resources.length])).toEqual([
+      [ADDRESS_TYPE_URL, 0],
+      [RESOURCE_TYPE_URL, 0]
+    ])
   })
 
   it("records a NACK, keeps the rest, and does not resend the refused bytes", async () => {
@@ -145,14 +155,19 @@ describe("delta xDS server", () => {
       namespace: "tools",
       judge: (response) =>
         response.resources.some((r) => r.name === refused)
-          ? JSON.stringify([{ key: refused, error: "unsupported field" }, { key: "bind/9090/tools/tools-gateway", warn: "just saying" }])
+          ? JSON.stringify([
+              { key: refused, error: "unsupported field" },
+              { key: "bind/9090/tools/tools-gateway", warn: "just saying" }
+            ])
           : undefined
     })
     await picky.until(() => picky.resourceHoldings().has("listener/tools/tools-gateway.mcp"), "the tools gateway's resources")
-    await expect.poll(async () => {
-      const proxy = (await dump()).proxies.find((p: any) => p.gateway === "tools/tools-gateway" && p.refused.length > 0)
-      return proxy?.refused.map((r: any) => r.name)
-    }).toEqual([refused])
+    await expect
+      .poll(async () => {
+        const proxy = (await dump()).proxies.find((p: any) => p.gateway === "tools/tools-gateway" && p.refused.length > 0)
+        return proxy?.refused.map((r: any) => r.name)
+      })
+      .toEqual([refused])
     const gateway = (await dump()).statuses.find((s: any) => s.kind === "Gateway" && s.name === "tools-gateway")
     expect(gateway.status.conditions.find((c: any) => c.type === "Programmed").message).toContain("unsupported field")
     expect(picky.resourceHoldings().has(refused)).toBe(false)

@@ -20,41 +20,52 @@ const decoded = (raw: unknown): InputObject => {
   return outcome.object
 }
 
-const gatewayClass = decoded({ apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } })
+const gatewayClass = decoded({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "GatewayClass",
+  metadata: { name: "mcp" },
+  spec: { controllerName: "kgateway.dev/kgateway" }
+})
 
-const gatewayArb = fc.record({
-  namespace: fc.constantFrom(...NAMESPACES),
-  from: fc.constantFrom("Same", "All", "Selector"),
-  protocol: fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/a2a")
-}).map(({ from, namespace, protocol }) =>
-  decoded({
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "Gateway",
-    metadata: { name: "gw", namespace },
-    spec: {
-      gatewayClassName: "mcp",
-      listeners: [{
-        name: "l",
-        port: 8080,
-        protocol,
-        allowedRoutes: { namespaces: from === "Selector" ? { from, selector: { matchLabels: { team: "x" } } } : { from } }
-      }]
-    }
+const gatewayArb = fc
+  .record({
+    namespace: fc.constantFrom(...NAMESPACES),
+    from: fc.constantFrom("Same", "All", "Selector"),
+    protocol: fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/a2a")
   })
-)
+  .map(({ from, namespace, protocol }) =>
+    decoded({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace },
+      spec: {
+        gatewayClassName: "mcp",
+        listeners: [
+          {
+            name: "l",
+            port: 8080,
+            protocol,
+            allowedRoutes: { namespaces: from === "Selector" ? { from, selector: { matchLabels: { team: "x" } } } : { from } }
+          }
+        ]
+      }
+    })
+  )
 
-const serviceArb = fc.record({
-  name: fc.constantFrom("s1", "s2", "s3"),
-  namespace: fc.constantFrom(...NAMESPACES),
-  port: fc.integer({ min: 1, max: 3 }),
-  appProtocol: fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/a2a", "kgateway.dev/mcp-sse")
-}).map(({ appProtocol, name, namespace, port }) =>
-  decoded({ apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { ports: [{ port, appProtocol }] } })
-)
+const serviceArb = fc
+  .record({
+    name: fc.constantFrom("s1", "s2", "s3"),
+    namespace: fc.constantFrom(...NAMESPACES),
+    port: fc.integer({ min: 1, max: 3 }),
+    appProtocol: fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/a2a", "kgateway.dev/mcp-sse")
+  })
+  .map(({ appProtocol, name, namespace, port }) =>
+    decoded({ apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { ports: [{ port, appProtocol }] } })
+  )
 
-const namespaceArb = fc.record({ name: fc.constantFrom(...NAMESPACES), labelled: fc.boolean() }).map(({ labelled, name }) =>
-  decoded({ apiVersion: "v1", kind: "Namespace", metadata: { name, ...(labelled ? { labels: { team: "x" } } : {}) } })
-)
+const namespaceArb = fc
+  .record({ name: fc.constantFrom(...NAMESPACES), labelled: fc.boolean() })
+  .map(({ labelled, name }) => decoded({ apiVersion: "v1", kind: "Namespace", metadata: { name, ...(labelled ? { labels: { team: "x" } } : {}) } }))
 
 /** Put an object (replacing one of the same identity) or remove it. */
 const editArb = fc.oneof(

@@ -53,10 +53,10 @@ const viewSpec = fc.record({
   resources: fc.uniqueArray(resourceSpec, { selector: (r) => `${r.type}|${r.name}`, maxLength: 8 }),
   explicitEmpty: fc.boolean()
 })
-const initialVersions = fc.uniqueArray(
-  fc.record({ name: fc.constantFrom(...NAMES), content: fc.integer({ min: 0, max: CONTENTS }) }),
-  { selector: (r) => r.name, maxLength: 4 }
-)
+const initialVersions = fc.uniqueArray(fc.record({ name: fc.constantFrom(...NAMES), content: fc.integer({ min: 0, max: CONTENTS }) }), {
+  selector: (r) => r.name,
+  maxLength: 4
+})
 
 type Action =
   | { readonly _tag: "Update"; readonly view: typeof viewSpec extends fc.Arbitrary<infer A> ? A : never }
@@ -102,9 +102,7 @@ const scenario = (options: { readonly poison: boolean }) =>
     /** How many actions run between the first and the second subscription. */
     secondSubscribeAt: fc.nat({ max: 3 }),
     actions: fc.array(action, { maxLength: 24 }),
-    poison: options.poison
-      ? fc.uniqueArray(resourceSpec, { selector: (r) => `${r.type}|${r.name}|${r.content}`, maxLength: 10 })
-      : fc.constant([]),
+    poison: options.poison ? fc.uniqueArray(resourceSpec, { selector: (r) => `${r.type}|${r.name}|${r.content}`, maxLength: 10 }) : fc.constant([]),
     warn: fc.uniqueArray(resourceSpec, { selector: (r) => `${r.type}|${r.name}|${r.content}`, maxLength: 4 })
   })
 type Scenario = typeof scenario extends (o: never) => fc.Arbitrary<infer A> ? A : never
@@ -257,15 +255,18 @@ const run = (s: Scenario, options: RunOptions): Trace => {
   const stale = (kind: Extract<Action, { _tag: "Stale" }>["kind"], nack: boolean) => {
     const pending = client.queue[0]
     const done = client.answered.at(-1)
-    const target = kind === "future"
-      ? { typeUrl: RESOURCE_TYPE_URL, nonce: `${s.noncePrefix}${state.nonceSeq + 1}` }
-      : kind === "garbage"
-      ? { typeUrl: ADDRESS_TYPE_URL, nonce: "not-a-nonce" }
-      : kind === "answered"
-      ? done === undefined ? undefined : { typeUrl: done.typeUrl, nonce: done.nonce }
-      : pending === undefined
-      ? undefined
-      : { typeUrl: pending.typeUrl === RESOURCE_TYPE_URL ? ADDRESS_TYPE_URL : RESOURCE_TYPE_URL, nonce: pending.nonce }
+    const target =
+      kind === "future"
+        ? { typeUrl: RESOURCE_TYPE_URL, nonce: `${s.noncePrefix}${state.nonceSeq + 1}` }
+        : kind === "garbage"
+          ? { typeUrl: ADDRESS_TYPE_URL, nonce: "not-a-nonce" }
+          : kind === "answered"
+            ? done === undefined
+              ? undefined
+              : { typeUrl: done.typeUrl, nonce: done.nonce }
+            : pending === undefined
+              ? undefined
+              : { typeUrl: pending.typeUrl === RESOURCE_TYPE_URL ? ADDRESS_TYPE_URL : RESOURCE_TYPE_URL, nonce: pending.nonce }
     if (target === undefined) return
     const request = DeltaDiscoveryRequest.fromPartial({
       typeUrl: target.typeUrl,
@@ -276,7 +277,7 @@ const run = (s: Scenario, options: RunOptions): Trace => {
   }
 
   const second = s.firstType === ADDRESS_TYPE_URL ? RESOURCE_TYPE_URL : ADDRESS_TYPE_URL
-  const promptly = () => options.prompt === true ? answer(client.queue.length) : undefined
+  const promptly = () => (options.prompt === true ? answer(client.queue.length) : undefined)
   subscribe(s.firstType)
   promptly()
   s.actions.forEach((a, index) => {
@@ -321,8 +322,7 @@ const run = (s: Scenario, options: RunOptions): Trace => {
   }
 }
 
-const sends = (outputs: ReadonlyArray<StreamOutput>) =>
-  outputs.flatMap((output) => output._tag === "Send" ? [output] : [])
+const sends = (outputs: ReadonlyArray<StreamOutput>) => outputs.flatMap((output) => (output._tag === "Send" ? [output] : []))
 
 /** PROP_RUNS raises the number of runs for a deeper search. */
 const RUNS = { numRuns: Number(process.env["PROP_RUNS"] ?? 250) }
@@ -426,7 +426,10 @@ const rollbackCounterexamples: ReadonlyArray<Scenario> = [
       { _tag: "Answer", count: 2 },
       { _tag: "Touch" }
     ],
-    poison: [{ type: RESOURCE_TYPE_URL, name: R, content: 0 }, { type: RESOURCE_TYPE_URL, name: R, content: 2 }],
+    poison: [
+      { type: RESOURCE_TYPE_URL, name: R, content: 0 },
+      { type: RESOURCE_TYPE_URL, name: R, content: 2 }
+    ],
     warn: []
   }
 ]
@@ -601,10 +604,10 @@ describe("delta xDS reducer: reconnect with initial_resource_versions", () => {
   const current = Object.fromEntries(specs.map((spec) => [spec.name, versionOf(spec)]))
 
   const reconnect = (initialResourceVersions: Record<string, string>) => {
-    const [, outputs] = step(
-      initialState("r", view),
-      { _tag: "Request", request: DeltaDiscoveryRequest.fromPartial({ typeUrl: RESOURCE_TYPE_URL, initialResourceVersions }) }
-    )
+    const [, outputs] = step(initialState("r", view), {
+      _tag: "Request",
+      request: DeltaDiscoveryRequest.fromPartial({ typeUrl: RESOURCE_TYPE_URL, initialResourceVersions })
+    })
     assert.strictEqual(outputs.length, 1)
     const output = outputs[0]!
     assert.strictEqual(output._tag, "Send")
@@ -619,28 +622,34 @@ describe("delta xDS reducer: reconnect with initial_resource_versions", () => {
       assert.deepStrictEqual(response.removedResources, [])
       assert.strictEqual(response.typeUrl, RESOURCE_TYPE_URL)
       assert.notStrictEqual(response.nonce, "")
-    }))
+    })
+  )
 
   it.effect("a client with one stale version gets just that resource", () =>
     Effect.sync(() => {
       const response = reconnect({ ...current, "listener/ns/gw.mcp": "stale" })
-      assert.deepStrictEqual(response.resources.map((r) => [r.name, r.version]), [["listener/ns/gw.mcp", current["listener/ns/gw.mcp"]]])
+      assert.deepStrictEqual(
+        response.resources.map((r) => [r.name, r.version]),
+        [["listener/ns/gw.mcp", current["listener/ns/gw.mcp"]]]
+      )
       assert.deepStrictEqual(response.removedResources, [])
-    }))
+    })
+  )
 
   it.effect("a client holding a name that no longer exists gets it in removedResources", () =>
     Effect.sync(() => {
       const response = reconnect({ ...current, "route/ns/gone.mcp.mcp": "v1" })
       assert.deepStrictEqual(response.resources, [])
       assert.deepStrictEqual(response.removedResources, ["route/ns/gone.mcp.mcp"])
-    }))
+    })
+  )
 
   it.effect("a NACK whose detail is not the JSON array refuses every resource of that response", () =>
     Effect.sync(() => {
-      const [subscribed, [sent]] = step(
-        initialState("r", view),
-        { _tag: "Request", request: DeltaDiscoveryRequest.fromPartial({ typeUrl: RESOURCE_TYPE_URL }) }
-      )
+      const [subscribed, [sent]] = step(initialState("r", view), {
+        _tag: "Request",
+        request: DeltaDiscoveryRequest.fromPartial({ typeUrl: RESOURCE_TYPE_URL })
+      })
       assert.strictEqual(sent?._tag, "Send")
       if (sent?._tag !== "Send") return
       const nack = DeltaDiscoveryRequest.fromPartial({
@@ -656,12 +665,17 @@ describe("delta xDS reducer: reconnect with initial_resource_versions", () => {
       // Nothing is resent while the view stays the same.
       const [, outputs] = step(after, { _tag: "Update", view: new Map(view) })
       assert.deepStrictEqual(outputs, [])
-    }))
+    })
+  )
 
   it.effect("a client that left out a refused resource gets it again", () =>
     Effect.sync(() => {
       const { "backend/ns/svc:8080": _refused, ...accepted } = current
       const response = reconnect(accepted)
-      assert.deepStrictEqual(response.resources.map((r) => r.name), ["backend/ns/svc:8080"])
-    }))
+      assert.deepStrictEqual(
+        response.resources.map((r) => r.name),
+        ["backend/ns/svc:8080"]
+      )
+    })
+  )
 })

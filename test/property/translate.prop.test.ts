@@ -65,12 +65,14 @@ const selfManaged: Raw = {
   spec: { selfManaged: {} }
 }
 const gatewayClass = (name: fc.Arbitrary<string>, controllerName: fc.Arbitrary<string>) =>
-  fc.record({ name, controllerName, parametersRef }).map(({ controllerName, name, parametersRef }): Raw => ({
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "GatewayClass",
-    metadata: { name },
-    spec: { controllerName, ...(parametersRef === undefined ? {} : { parametersRef }) }
-  }))
+  fc.record({ name, controllerName, parametersRef }).map(
+    ({ controllerName, name, parametersRef }): Raw => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name },
+      spec: { controllerName, ...(parametersRef === undefined ? {} : { parametersRef }) }
+    })
+  )
 
 const mcpSettings = fc.record(
   {
@@ -80,19 +82,23 @@ const mcpSettings = fc.record(
   },
   { requiredKeys: [] }
 )
-const gatewayParameters = fc.record({
-  namespace: fc.constantFrom("default", "default", "default", "tools", "team-a"),
-  name: fc.constantFrom("self", "self", "kube", "tuned"),
-  mcp: maybe(mcpSettings)
-}).map(({ mcp, name, namespace }): Raw => ({
-  apiVersion: "gateway.kgateway.dev/v1alpha1",
-  kind: "GatewayParameters",
-  metadata: { name, namespace },
-  spec: {
-    ...(name === "self" ? { selfManaged: {} } : name === "kube" ? { kube: { agentgateway: { replicas: 1 } } } : {}),
-    ...(mcp === undefined ? {} : { mcp })
-  }
-}))
+const gatewayParameters = fc
+  .record({
+    namespace: fc.constantFrom("default", "default", "default", "tools", "team-a"),
+    name: fc.constantFrom("self", "self", "kube", "tuned"),
+    mcp: maybe(mcpSettings)
+  })
+  .map(
+    ({ mcp, name, namespace }): Raw => ({
+      apiVersion: "gateway.kgateway.dev/v1alpha1",
+      kind: "GatewayParameters",
+      metadata: { name, namespace },
+      spec: {
+        ...(name === "self" ? { selfManaged: {} } : name === "kube" ? { kube: { agentgateway: { replicas: 1 } } } : {}),
+        ...(mcp === undefined ? {} : { mcp })
+      }
+    })
+  )
 
 const selector = fc.oneof(
   fc.constant({ matchLabels: { team: "a" } }),
@@ -105,48 +111,53 @@ const allowedRoutes = fc.oneof(
   fc.constantFrom("Same", "All").map((from) => ({ namespaces: { from } })),
   selector.map((s) => ({ namespaces: { from: "Selector", selector: s } }))
 )
-const listener = fc.record({
-  name: fc.constantFrom("mcp", "tools", "web"),
-  port: fc.constantFrom(80, 8080, 9090),
-  protocol: fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom("kgateway.dev/mcp", "agentgateway.dev/mcp") },
-    { weight: 2, arbitrary: fc.constantFrom("kgateway.dev/a2a", "agentgateway.dev/a2a") },
-    { weight: 1, arbitrary: fc.constantFrom("HTTP", "TCP") }
-  ),
-  hostname: fc.constantFrom(undefined, undefined, "a.example.com", "b.example.com", "c.example.com"),
-  allowedRoutes: maybe(allowedRoutes)
-}).map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)))
-const gateway = fc.record({
-  namespace: ns,
-  omitDefault: fc.boolean(),
-  name: fc.constantFrom("gw", "mcp", "edge"),
-  className: fc.oneof(
-    { weight: 5, arbitrary: fc.constant("agentplane") },
-    { weight: 1, arbitrary: fc.constantFrom("agentplane-params", "foreign", "absent") }
-  ),
-  listeners: fc.array(listener, { minLength: 1, maxLength: 3 }),
-  /** The Gateway's own parameters, layered over its class's. */
-  infrastructure: fc.oneof(
-    { weight: 6, arbitrary: fc.constant(undefined) },
-    { weight: 1, arbitrary: fc.constantFrom("self", "tuned", "kube", "missing") }
+const listener = fc
+  .record({
+    name: fc.constantFrom("mcp", "tools", "web"),
+    port: fc.constantFrom(80, 8080, 9090),
+    protocol: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom("kgateway.dev/mcp", "agentgateway.dev/mcp") },
+      { weight: 2, arbitrary: fc.constantFrom("kgateway.dev/a2a", "agentgateway.dev/a2a") },
+      { weight: 1, arbitrary: fc.constantFrom("HTTP", "TCP") }
+    ),
+    hostname: fc.constantFrom(undefined, undefined, "a.example.com", "b.example.com", "c.example.com"),
+    allowedRoutes: maybe(allowedRoutes)
+  })
+  .map((l) => Object.fromEntries(Object.entries(l).filter(([, v]) => v !== undefined)))
+const gateway = fc
+  .record({
+    namespace: ns,
+    omitDefault: fc.boolean(),
+    name: fc.constantFrom("gw", "mcp", "edge"),
+    className: fc.oneof(
+      { weight: 5, arbitrary: fc.constant("agentplane") },
+      { weight: 1, arbitrary: fc.constantFrom("agentplane-params", "foreign", "absent") }
+    ),
+    listeners: fc.array(listener, { minLength: 1, maxLength: 3 }),
+    /** The Gateway's own parameters, layered over its class's. */
+    infrastructure: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom("self", "tuned", "kube", "missing") })
+  })
+  .map(
+    ({ className, infrastructure, listeners, name, namespace, omitDefault }): Raw => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: meta(name, namespace, omitDefault),
+      spec: {
+        gatewayClassName: className,
+        listeners,
+        ...(infrastructure === undefined
+          ? {}
+          : { infrastructure: { parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: infrastructure } } })
+      }
+    })
   )
-}).map(({ className, infrastructure, listeners, name, namespace, omitDefault }): Raw => ({
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "Gateway",
-  metadata: meta(name, namespace, omitDefault),
-  spec: {
-    gatewayClassName: className,
-    listeners,
-    ...(infrastructure === undefined
-      ? {}
-      : { infrastructure: { parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: infrastructure } } })
-  }
-}))
 
-const namespaceObject = fc.record({
-  name: ns,
-  labels: fc.dictionary(fc.constantFrom("team", "env"), fc.constantFrom("a", "b", "prod"), { maxKeys: 2 })
-}).map(({ labels, name }): Raw => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }))
+const namespaceObject = fc
+  .record({
+    name: ns,
+    labels: fc.dictionary(fc.constantFrom("team", "env"), fc.constantFrom("a", "b", "prod"), { maxKeys: 2 })
+  })
+  .map(({ labels, name }): Raw => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }))
 
 const APP_PROTOCOLS = [
   "kgateway.dev/mcp",
@@ -185,13 +196,14 @@ const serviceObject = (options: {
     if (unique !== undefined) names.add(unique)
     return Object.fromEntries(Object.entries({ ...port, name: unique }).filter(([, v]) => v !== undefined))
   })
-  const shape = options.shape === "ExternalName"
-    ? { type: "ExternalName", externalName: "api.example.com" }
-    : options.shape === "EmptyExternalName"
-    ? { type: "ExternalName" }
-    : options.shape === "Headless"
-    ? { clusterIP: "None" }
-    : {}
+  const shape =
+    options.shape === "ExternalName"
+      ? { type: "ExternalName", externalName: "api.example.com" }
+      : options.shape === "EmptyExternalName"
+        ? { type: "ExternalName" }
+        : options.shape === "Headless"
+          ? { clusterIP: "None" }
+          : {}
   return {
     apiVersion: "v1",
     kind: "Service",
@@ -199,58 +211,61 @@ const serviceObject = (options: {
       options.name,
       options.namespace,
       options.omitDefault,
-      options.path === undefined && options.a2aPath === undefined ? {} : {
-        annotations: {
-          ...(options.path === undefined ? {} : { "kgateway.dev/mcp-path": options.path }),
-          ...(options.a2aPath === undefined ? {} : { "kgateway.dev/a2a-path": options.a2aPath })
-        }
-      }
+      options.path === undefined && options.a2aPath === undefined
+        ? {}
+        : {
+            annotations: {
+              ...(options.path === undefined ? {} : { "kgateway.dev/mcp-path": options.path }),
+              ...(options.a2aPath === undefined ? {} : { "kgateway.dev/a2a-path": options.a2aPath })
+            }
+          }
     ),
     spec: { selector: { app: options.name }, ports, ...shape }
   }
 }
 
-const service = fc.record({
-  namespace: ns,
-  omitDefault: fc.boolean(),
-  name: fc.constantFrom("everything", "weather", "search", "db"),
-  path: fc.constantFrom(undefined, undefined, undefined, "/mcp", "/v1/mcp", "mcp", "/a b"),
-  a2aPath: fc.constantFrom(undefined, undefined, undefined, "/", "/agent", "agent"),
-  shape: fc.constantFrom(
-    "ClusterIP" as const,
-    "ClusterIP" as const,
-    "ClusterIP" as const,
-    "ExternalName" as const,
-    "EmptyExternalName" as const,
-    "Headless" as const
-  ),
-  ports: fc.uniqueArray(servicePort, { selector: (p) => p.port, maxLength: 3, size: "max" })
-}).map(serviceObject)
+const service = fc
+  .record({
+    namespace: ns,
+    omitDefault: fc.boolean(),
+    name: fc.constantFrom("everything", "weather", "search", "db"),
+    path: fc.constantFrom(undefined, undefined, undefined, "/mcp", "/v1/mcp", "mcp", "/a b"),
+    a2aPath: fc.constantFrom(undefined, undefined, undefined, "/", "/agent", "agent"),
+    shape: fc.constantFrom(
+      "ClusterIP" as const,
+      "ClusterIP" as const,
+      "ClusterIP" as const,
+      "ExternalName" as const,
+      "EmptyExternalName" as const,
+      "Headless" as const
+    ),
+    ports: fc.uniqueArray(servicePort, { selector: (p) => p.port, maxLength: 3, size: "max" })
+  })
+  .map(serviceObject)
 
 const identity = (raw: Raw) => `${raw.kind}/${raw.metadata.namespace ?? "default"}/${raw.metadata.name}`
 
 /** A world's objects; identities are unique, as in an informer cache. */
-const worldObjects = fc.tuple(
-  // Usually one class of ours, plus others that may or may not be.
-  fc.oneof(
-    { weight: 9, arbitrary: gatewayClass(fc.constant("agentplane"), fc.constant(OURS)).map((c) => [c]) },
-    { weight: 1, arbitrary: fc.constant([]) }
-  ),
-  fc.uniqueArray(
-    gatewayClass(fc.constantFrom("agentplane-params", "foreign"), fc.constantFrom(OURS, "example.com/foreign-controller")),
-    { selector: identity, maxLength: 2 }
-  ),
-  fc.oneof(
-    { weight: 6, arbitrary: fc.constant([selfManaged]) },
-    { weight: 1, arbitrary: fc.uniqueArray(gatewayParameters, { selector: identity, maxLength: 2 }) }
-  ),
-  fc.oneof(
-    { weight: 9, arbitrary: fc.uniqueArray(gateway, { selector: identity, minLength: 1, maxLength: 4, size: "max" }) },
-    { weight: 1, arbitrary: fc.constant([]) }
-  ),
-  fc.uniqueArray(namespaceObject, { selector: identity, maxLength: 3, size: "max" }),
-  fc.uniqueArray(service, { selector: identity, maxLength: 8, size: "max" })
-).map((groups) => groups.flat())
+const worldObjects = fc
+  .tuple(
+    // Usually one class of ours, plus others that may or may not be.
+    fc.oneof({ weight: 9, arbitrary: gatewayClass(fc.constant("agentplane"), fc.constant(OURS)).map((c) => [c]) }, { weight: 1, arbitrary: fc.constant([]) }),
+    fc.uniqueArray(gatewayClass(fc.constantFrom("agentplane-params", "foreign"), fc.constantFrom(OURS, "example.com/foreign-controller")), {
+      selector: identity,
+      maxLength: 2
+    }),
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant([selfManaged]) },
+      { weight: 1, arbitrary: fc.uniqueArray(gatewayParameters, { selector: identity, maxLength: 2 }) }
+    ),
+    fc.oneof(
+      { weight: 9, arbitrary: fc.uniqueArray(gateway, { selector: identity, minLength: 1, maxLength: 4, size: "max" }) },
+      { weight: 1, arbitrary: fc.constant([]) }
+    ),
+    fc.uniqueArray(namespaceObject, { selector: identity, maxLength: 3, size: "max" }),
+    fc.uniqueArray(service, { selector: identity, maxLength: 8, size: "max" })
+  )
+  .map((groups) => groups.flat())
 
 const decode = (raw: Raw): InputObject => {
   const outcome = decodeObject(raw)
@@ -258,8 +273,7 @@ const decode = (raw: Raw): InputObject => {
   return outcome.object
 }
 
-const translateRaw = (raws: ReadonlyArray<Raw>): Translation =>
-  translate(worldFromObjects(raws.map(decode)), defaultTranslateOptions)
+const translateRaw = (raws: ReadonlyArray<Raw>): Translation => translate(worldFromObjects(raws.map(decode)), defaultTranslateOptions)
 
 // ---------------------------------------------------------------------------
 // Reading the output
@@ -268,7 +282,7 @@ type Kind = NonNullable<Resource["kind"]>
 type ValueOf<C extends Kind["$case"]> = Extract<Kind, { $case: C }>["value"]
 
 const ofKind = <C extends Kind["$case"]>(resources: ReadonlyArray<NamedResource>, kind: C): Array<ValueOf<C>> =>
-  resources.flatMap(({ resource }) => resource.kind?.$case === kind ? [resource.kind.value as ValueOf<C>] : [])
+  resources.flatMap(({ resource }) => (resource.kind?.$case === kind ? [resource.kind.value as ValueOf<C>] : []))
 
 const encoded = (resources: ReadonlyArray<NamedResource>) =>
   resources.map(({ name, resource }) => [name, Buffer.from(Resource.encode(resource).finish()).toString("base64")])
@@ -277,7 +291,7 @@ const resourcesJson = (translation: Translation) =>
   [...translation.gateways].map(([key, resources]) => [key, resources.map((r) => [r.name, Resource.toJSON(r.resource)])])
 
 const backendKeyOf = (ref: { kind?: { $case: string; value: unknown } | undefined } | undefined): string | undefined =>
-  ref?.kind?.$case === "backend" ? ref.kind.value as string : undefined
+  ref?.kind?.$case === "backend" ? (ref.kind.value as string) : undefined
 
 /** A Service port a listener reaches: as an MCP target, or directly from a route (A2A). */
 interface Reached {
@@ -343,11 +357,13 @@ const admits = (raws: ReadonlyArray<Raw>, gatewayNamespace: string, listener: Ra
 }
 
 const gatewaysOf = (raws: ReadonlyArray<Raw>) =>
-  raws.filter((r) => r.kind === "Gateway").map((r) => ({
-    key: `${r.metadata.namespace ?? "default"}/${r.metadata.name}`,
-    namespace: r.metadata.namespace ?? "default",
-    listeners: (r.spec as { listeners: ReadonlyArray<RawListener> }).listeners
-  }))
+  raws
+    .filter((r) => r.kind === "Gateway")
+    .map((r) => ({
+      key: `${r.metadata.namespace ?? "default"}/${r.metadata.name}`,
+      namespace: r.metadata.namespace ?? "default",
+      listeners: (r.spec as { listeners: ReadonlyArray<RawListener> }).listeners
+    }))
 
 const discoveryListenerAdmits = (raws: ReadonlyArray<Raw>, gateway: ReturnType<typeof gatewaysOf>[number], namespace: string) =>
   gateway.listeners.some((l) => DISCOVERY_PROTOCOLS.has(l.protocol) && admits(raws, gateway.namespace, l, namespace))
@@ -392,12 +408,13 @@ const TARGET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 
 describe("translator", () => {
   it("never throws", () => {
-    fc.assert(fc.property(worldObjects, (raws) => void translateRaw(raws)), RUNS)
+    fc.assert(
+      fc.property(worldObjects, (raws) => void translateRaw(raws)),
+      RUNS
+    )
   })
 
-  const shuffled = worldObjects.chain((raws) =>
-    fc.tuple(fc.constant(raws), fc.shuffledSubarray(raws, { minLength: raws.length, maxLength: raws.length }))
-  )
+  const shuffled = worldObjects.chain((raws) => fc.tuple(fc.constant(raws), fc.shuffledSubarray(raws, { minLength: raws.length, maxLength: raws.length })))
 
   it("emits the same resources, byte for byte, whatever the order of its input objects", () => {
     fc.assert(
@@ -567,18 +584,21 @@ describe("translator", () => {
   })
 
   it("keeps MCP target names (and A2A route prefixes) stable when another Service appears", () => {
-    const added = fc.record({
-      namespace: ns,
-      omitDefault: fc.boolean(),
-      name: fc.constantFrom("added", "newcomer"),
-      path: maybe(fc.constantFrom("/mcp", "/v2/mcp")),
-      shape: fc.constantFrom("ClusterIP" as const, "ExternalName" as const),
-      ports: fc.uniqueArray(
-        fc.tuple(servicePort, fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/mcp-sse", "kgateway.dev/a2a"))
-          .map(([p, appProtocol]) => ({ ...p, appProtocol })),
-        { selector: (p) => p.port, minLength: 1, maxLength: 2 }
-      )
-    }).map(serviceObject)
+    const added = fc
+      .record({
+        namespace: ns,
+        omitDefault: fc.boolean(),
+        name: fc.constantFrom("added", "newcomer"),
+        path: maybe(fc.constantFrom("/mcp", "/v2/mcp")),
+        shape: fc.constantFrom("ClusterIP" as const, "ExternalName" as const),
+        ports: fc.uniqueArray(
+          fc
+            .tuple(servicePort, fc.constantFrom("kgateway.dev/mcp", "kgateway.dev/mcp-sse", "kgateway.dev/a2a"))
+            .map(([p, appProtocol]) => ({ ...p, appProtocol })),
+          { selector: (p) => p.port, minLength: 1, maxLength: 2 }
+        )
+      })
+      .map(serviceObject)
     fc.assert(
       fc.property(worldObjects, added, (raws, extra) => {
         const before = translateRaw(raws)

@@ -65,7 +65,8 @@ export const condition = (object: any, type: string) => object?.status?.conditio
  */
 export const serviceAccountToken = async (kube: Kube, namespace: string, name: string, audiences: ReadonlyArray<string> = ["agentgateway"]) => {
   const created = await kube.call("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name } })
-  if (created.status !== 201 && created.status !== 409) throw new Error(`ServiceAccount ${namespace}/${name}: ${created.status} ${JSON.stringify(created.body)}`)
+  if (created.status !== 201 && created.status !== 409)
+    throw new Error(`ServiceAccount ${namespace}/${name}: ${created.status} ${JSON.stringify(created.body)}`)
   const request = await kube.must("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
     apiVersion: "authentication.k8s.io/v1",
     kind: "TokenRequest",

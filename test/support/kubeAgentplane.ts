@@ -43,10 +43,12 @@ export const startKubeAgentplane = async (cluster: Cluster, options: KubeAgentpl
   const runtime = ManagedRuntime.make(
     options.logger === undefined ? layer : layer.pipe(Layer.provide(Logger.layer([options.logger], { mergeWithExisting: true })))
   )
-  const ports = await runtime.runPromise(Effect.gen(function*() {
-    const admin = yield* AdminServer
-    return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
-  }))
+  const ports = await runtime.runPromise(
+    Effect.gen(function* () {
+      const admin = yield* AdminServer
+      return { xds: (yield* XdsServer).port, admin: admin.port, debug: admin.debugPort }
+    })
+  )
   return {
     runtime,
     xdsAddress: `127.0.0.1:${ports.xds}`,

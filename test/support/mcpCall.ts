@@ -40,7 +40,12 @@ try {
   } else {
     const result = await client.callTool({ name: tool, arguments: toolArguments() })
     const content = (result.content ?? []) as Array<{ type: string; text?: string }>
-    console.log(content.filter((part) => part.type === "text").map((part) => part.text ?? "").join("\n"))
+    console.log(
+      content
+        .filter((part) => part.type === "text")
+        .map((part) => part.text ?? "")
+        .join("\n")
+    )
     if (result.isError === true) process.exitCode = 1
   }
 } catch (error) {

@@ -3,10 +3,7 @@
 // received responses and holdings.
 import * as grpc from "@grpc/grpc-js"
 import { AggregatedDiscoveryServiceClient } from "../../src/gen/envoy/service/discovery/v3/ads.ts"
-import {
-  DeltaDiscoveryRequest,
-  type DeltaDiscoveryResponse
-} from "../../src/gen/envoy/service/discovery/v3/discovery.ts"
+import { DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "../../src/gen/envoy/service/discovery/v3/discovery.ts"
 import { Resource } from "../../src/gen/agentgateway/resource.ts"
 import { ADDRESS_TYPE_URL, RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
 
@@ -51,7 +48,10 @@ export const proxyNode = (gateway: string, namespace: string, metadata?: Record<
 export class TestProxy {
   readonly responses: Array<DeltaDiscoveryResponse> = []
   /** name → version, per type URL, as a proxy would hold after partial acceptance. */
-  readonly holdings = new Map<string, Map<string, string>>([[ADDRESS_TYPE_URL, new Map()], [RESOURCE_TYPE_URL, new Map()]])
+  readonly holdings = new Map<string, Map<string, string>>([
+    [ADDRESS_TYPE_URL, new Map()],
+    [RESOURCE_TYPE_URL, new Map()]
+  ])
   readonly decoded = new Map<string, Resource>()
   status: grpc.StatusObject | undefined
   private readonly waiters: Array<() => void> = []
@@ -62,11 +62,7 @@ export class TestProxy {
 
   constructor(options: ProxyOptions) {
     this.options = options
-    this.client = new AggregatedDiscoveryServiceClient(
-      options.address,
-      options.credentials ?? grpc.credentials.createInsecure(),
-      options.channelOptions ?? {}
-    )
+    this.client = new AggregatedDiscoveryServiceClient(options.address, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions ?? {})
     const metadata = new grpc.Metadata()
     if (options.token !== undefined) {
       metadata.set("authorization", `Bearer ${options.token}`)
@@ -81,11 +77,13 @@ export class TestProxy {
     this.call.on("error", () => this.wake())
     const node = proxyNode(options.gateway, options.namespace, options.metadata, options.nodeId)
     for (const typeUrl of [ADDRESS_TYPE_URL, RESOURCE_TYPE_URL]) {
-      this.call.write(DeltaDiscoveryRequest.fromPartial({
-        node,
-        typeUrl,
-        initialResourceVersions: typeUrl === RESOURCE_TYPE_URL ? { ...options.initialVersions } : {}
-      }))
+      this.call.write(
+        DeltaDiscoveryRequest.fromPartial({
+          node,
+          typeUrl,
+          initialResourceVersions: typeUrl === RESOURCE_TYPE_URL ? { ...options.initialVersions } : {}
+        })
+      )
     }
     for (const [name, version] of Object.entries(options.initialVersions ?? {})) this.holdings.get(RESOURCE_TYPE_URL)!.set(name, version)
   }
@@ -110,11 +108,13 @@ export class TestProxy {
       held.delete(name)
       this.decoded.delete(name)
     }
-    this.call.write(DeltaDiscoveryRequest.fromPartial({
-      typeUrl: response.typeUrl,
-      responseNonce: response.nonce,
-      ...(verdict === undefined ? {} : { errorDetail: { code: 0, message: verdict } })
-    }))
+    this.call.write(
+      DeltaDiscoveryRequest.fromPartial({
+        typeUrl: response.typeUrl,
+        responseNonce: response.nonce,
+        ...(verdict === undefined ? {} : { errorDetail: { code: 0, message: verdict } })
+      })
+    )
     this.wake()
   }
 

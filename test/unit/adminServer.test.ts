@@ -15,21 +15,23 @@ import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf } from "..
 import { SnapshotStore } from "../../src/xds/snapshotStore.ts"
 import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
-const world = worldFromObjects([
-  mcpGatewayClass,
-  ...["a", "b"].map((name) => ({
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "Gateway",
-    metadata: { name, namespace: "ns" },
-    spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
-  })),
-  ...Array.from({ length: 30 }, (_, i) => ({
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name: `tools-${i}`, namespace: "ns", ...(i === 0 ? { annotations: { "kgateway.dev/mcp-path": "bad path" } } : {}) },
-    spec: { ports: [{ name: "mcp", port: 80, appProtocol: "kgateway.dev/mcp" }] }
-  }))
-].map(decoded))
+const world = worldFromObjects(
+  [
+    mcpGatewayClass,
+    ...["a", "b"].map((name) => ({
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name, namespace: "ns" },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    })),
+    ...Array.from({ length: 30 }, (_, i) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `tools-${i}`, namespace: "ns", ...(i === 0 ? { annotations: { "kgateway.dev/mcp-path": "bad path" } } : {}) },
+      spec: { ports: [{ name: "mcp", port: 80, appProtocol: "kgateway.dev/mcp" }] }
+    }))
+  ].map(decoded)
+)
 const translation = translate(world, defaultTranslateOptions)
 const problems = [{ origin: "x.yaml", document: 0, kind: "Service", namespace: "ns", name: "broken", field: "spec", message: "is missing" }]
 
@@ -61,24 +63,28 @@ describe("configDumpText", () => {
   }
 })
 
-const published = Layer.effectDiscard(Effect.gen(function*() {
-  yield* (yield* SnapshotStore).publish(translation, problems, world)
-  yield* (yield* Readiness).xdsListening
-}))
+const published = Layer.effectDiscard(
+  Effect.gen(function* () {
+    yield* (yield* SnapshotStore).publish(translation, problems, world)
+    yield* (yield* Readiness).xdsListening
+  })
+)
 
 const start = (dataPlane: Layer.Layer<DataPlane> = DataPlane.layer, debug = true) => {
   const debugAddress = debug ? "127.0.0.1:0" : undefined
   const core = Layer.mergeAll(SnapshotStore.layer, dataPlane, Metrics.layer, Readiness.layer)
-  const runtime = ManagedRuntime.make(
-    AdminServer.layer({ address: "127.0.0.1:0", debugAddress }).pipe(Layer.provideMerge(published), Layer.provideMerge(core))
-  )
-  return runtime.runPromise(Effect.gen(function*() {
-    return yield* AdminServer
-  })).then((server) => ({
-    runtime,
-    admin: `http://127.0.0.1:${server.port}`,
-    debug: server.debugPort === undefined ? undefined : `http://127.0.0.1:${server.debugPort}`
-  }))
+  const runtime = ManagedRuntime.make(AdminServer.layer({ address: "127.0.0.1:0", debugAddress }).pipe(Layer.provideMerge(published), Layer.provideMerge(core)))
+  return runtime
+    .runPromise(
+      Effect.gen(function* () {
+        return yield* AdminServer
+      })
+    )
+    .then((server) => ({
+      runtime,
+      admin: `http://127.0.0.1:${server.port}`,
+      debug: server.debugPort === undefined ? undefined : `http://127.0.0.1:${server.debugPort}`
+    }))
 }
 
 describe("admin server", () => {
@@ -100,10 +106,10 @@ describe("admin server", () => {
   it("serves config_dump on the debug address only, as JSON, for all gateways or one", async () => {
     const all = await fetch(`${servers.debug}/debug/config_dump`)
     expect(all.headers.get("content-type")).toBe("application/json")
-    const body = await all.json() as any
+    const body = (await all.json()) as any
     expect(body.gateways.map((g: any) => g.gateway)).toEqual(["ns/a", "ns/b"])
     expect(body.problems).toHaveLength(1)
-    const one = await (await fetch(`${servers.debug}/debug/config_dump?gateway=ns/b`)).json() as any
+    const one = (await (await fetch(`${servers.debug}/debug/config_dump?gateway=ns/b`)).json()) as any
     expect(one.gateways.map((g: any) => g.gateway)).toEqual(["ns/b"])
     expect((await fetch(`${servers.debug}/healthz`)).status).toBe(404)
   })
@@ -136,7 +142,7 @@ describe("admin server", () => {
   it("turns a defect inside a handler into a 500, on both listeners, and keeps serving", async () => {
     const broken = Layer.effect(
       DataPlane,
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const real = yield* DataPlane
         return DataPlane.of({ ...real, proxies: Effect.die(new Error("the data plane broke")) })
       })

@@ -14,6 +14,10 @@ describe("generated CRDs", () => {
   }
   it("are all listed in manifests/crds/kustomization.yaml", () => {
     const kustomization = parse(readFileSync("manifests/crds/kustomization.yaml", "utf8"))
-    expect([...kustomization.resources].sort()).toEqual(crdFiles().map((f) => f.file).sort())
+    expect([...kustomization.resources].sort()).toEqual(
+      crdFiles()
+        .map((f) => f.file)
+        .sort()
+    )
   })
 })

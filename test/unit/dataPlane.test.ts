@@ -10,7 +10,7 @@ const proxy = (stream: string, gateway: string) => ({ stream, nodeId: `node-${st
 
 describe("DataPlane", () => {
   it.effect("tracks answers per stream and keeps untouched proxies as they were", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dataPlane = yield* DataPlane
       yield* dataPlane.connect(proxy("a", "ns/gw"))
       yield* dataPlane.connect(proxy("b", "ns/other"))
@@ -26,17 +26,27 @@ describe("DataPlane", () => {
       assert.notStrictEqual(answered, a)
       assert.deepStrictEqual([...answered.confirmed], [["backend/x", "v1"]])
       assert.deepStrictEqual([...answered.readyTypes].sort(), [ADDRESS_TYPE_URL, RESOURCE_TYPE_URL].sort())
-      assert.strictEqual(after.find((p) => p.stream === "b"), b)
+      assert.strictEqual(
+        after.find((p) => p.stream === "b"),
+        b
+      )
 
       yield* dataPlane.disconnect("a")
-      assert.deepStrictEqual((yield* dataPlane.proxies).map((p) => p.stream), ["b"])
+      assert.deepStrictEqual(
+        (yield* dataPlane.proxies).map((p) => p.stream),
+        ["b"]
+      )
       // An answer from a stream that is gone changes nothing.
       yield* dataPlane.answered("a", RESOURCE_TYPE_URL, confirmed, new Map(), true)
-      assert.deepStrictEqual((yield* dataPlane.proxies).map((p) => p.stream), ["b"])
-    }).pipe(Effect.provide(DataPlane.layer)))
+      assert.deepStrictEqual(
+        (yield* dataPlane.proxies).map((p) => p.stream),
+        ["b"]
+      )
+    }).pipe(Effect.provide(DataPlane.layer))
+  )
 
   it.effect("signals the current state, then every connect, answer and disconnect", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const dataPlane = yield* DataPlane
       const signals = yield* dataPlane.changes.pipe(Stream.take(4), Stream.runCount, Effect.forkChild)
       yield* Effect.yieldNow
@@ -44,5 +54,6 @@ describe("DataPlane", () => {
       yield* dataPlane.answered("a", RESOURCE_TYPE_URL, new Map(), new Map(), true)
       yield* dataPlane.disconnect("a")
       assert.strictEqual(yield* Fiber.join(signals), 4)
-    }).pipe(Effect.provide(DataPlane.layer)))
+    }).pipe(Effect.provide(DataPlane.layer))
+  )
 })

@@ -21,19 +21,26 @@ const external = (name: string, host: string) => ({
   spec: { type: "ExternalName", externalName: host, ports: [{ name: "mcp", port: 80, appProtocol: "kgateway.dev/mcp" }] }
 })
 
-const world = worldFromObjects([
-  { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } },
-  {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "Gateway",
-    metadata: { name: "gw", namespace: "tools" },
-    spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
-  },
-  external("local", "localhost"),
-  external("metadata", "169.254.169.254"),
-  external("partner", "mcp.Example.com."),
-  { apiVersion: "v1", kind: "Service", metadata: { name: "inside", namespace: "tools" }, spec: { ports: [{ name: "mcp", port: 80, appProtocol: "kgateway.dev/mcp" }] } }
-].map(decoded))
+const world = worldFromObjects(
+  [
+    { apiVersion: "gateway.networking.k8s.io/v1", kind: "GatewayClass", metadata: { name: "mcp" }, spec: { controllerName: "kgateway.dev/kgateway" } },
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "tools" },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    },
+    external("local", "localhost"),
+    external("metadata", "169.254.169.254"),
+    external("partner", "mcp.Example.com."),
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "inside", namespace: "tools" },
+      spec: { ports: [{ name: "mcp", port: 80, appProtocol: "kgateway.dev/mcp" }] }
+    }
+  ].map(decoded)
+)
 
 const policy = (value: string): ExternalNamePolicy => {
   const parsed = parseExternalNames(value)
@@ -45,7 +52,11 @@ const listener = (translator: typeof translate, externalNames?: ExternalNamePoli
   const options = externalNames === undefined ? defaultTranslateOptions : { ...defaultTranslateOptions, externalNames }
   const status = translator(world, options).statuses.find((s) => s.kind === "Gateway")!.status as GatewayStatus
   const conditions = status.listeners[0]!.conditions
-  return { targets: status.listeners[0]!.attachedRoutes, accepted: conditions.find((c) => c.type === "Accepted")!, resolved: conditions.find((c) => c.type === "ResolvedRefs")! }
+  return {
+    targets: status.listeners[0]!.attachedRoutes,
+    accepted: conditions.find((c) => c.type === "Accepted")!,
+    resolved: conditions.find((c) => c.type === "ResolvedRefs")!
+  }
 }
 
 describe("--external-names", () => {
@@ -60,7 +71,9 @@ describe("--external-names", () => {
     expect(targets).toBe(1)
     expect(accepted.message).toBe("listener accepted; serving 1 MCP target(s): inside.tools")
     expect(resolved).toMatchObject({ status: "False", reason: "InvalidServices" })
-    expect(resolved.message).toContain(`Service tools/metadata: spec.externalName "169.254.169.254" is refused: ExternalName targets are not allowed here (--external-names deny)`)
+    expect(resolved.message).toContain(
+      `Service tools/metadata: spec.externalName "169.254.169.254" is refused: ExternalName targets are not allowed here (--external-names deny)`
+    )
     expect(resolved.message).toContain(`Service tools/local: spec.externalName "localhost" is refused`)
   })
 

@@ -18,7 +18,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 const read = (previous = emptyContents) => Effect.runPromise(readManifests([directoryInput(dir)], previous))
-const names = (contents: Awaited<ReturnType<typeof read>>) => objectsOf(contents).objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()
+const names = (contents: Awaited<ReturnType<typeof read>>) =>
+  objectsOf(contents)
+    .objects.map((o) => `${o.kind}/${o.metadata.name}`)
+    .sort()
 /** Problems as users read them, with the test directory's prefix left out. */
 const described = (contents: Awaited<ReturnType<typeof read>>) =>
   [...contents.problems, ...objectsOf(contents).problems].map(describeProblem).map((line) => line.replaceAll(`${relative(process.cwd(), dir)}/`, ""))
@@ -37,7 +40,12 @@ describe("YAML aliases", () => {
 
   it("an alias bomb fails fast as a problem naming the bound, without expanding", async () => {
     const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    for (let level = 1; level < 9; level++) levels.push(`${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10).fill(`*${String.fromCharCode(96 + level)}`).join(", ")}]`)
+    for (let level = 1; level < 9; level++)
+      levels.push(
+        `${String.fromCharCode(97 + level)}: &${String.fromCharCode(97 + level)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + level)}`)
+          .join(", ")}]`
+      )
     writeFileSync(join(dir, "bomb.yaml"), `${service("before")}---\n${levels.join("\n")}\n`)
     writeFileSync(join(dir, "c.yaml"), service("good"))
     const started = performance.now()
@@ -54,7 +62,9 @@ describe("what is not a regular file", () => {
     writeFileSync(join(dir, "b.yaml"), service("good"))
     const contents = await read()
     expect(names(contents)).toEqual(["Service/good"])
-    expect(described(contents)).toEqual(["pipe.yaml: is a named pipe (FIFO), not a regular file; only regular files are read, remove it or rename it off .yaml"])
+    expect(described(contents)).toEqual([
+      "pipe.yaml: is a named pipe (FIFO), not a regular file; only regular files are read, remove it or rename it off .yaml"
+    ])
   })
 
   it("a link to a device is reported, not read (/dev/zero never ends)", async () => {
@@ -83,9 +93,12 @@ describe("size limits", () => {
     for (let index = 0; index < fit + 2; index++) writeFileSync(join(dir, `f${index}.yaml`), filler(`s${index}`))
     const contents = await read()
     const held = mebibytes(fit * (MAX_FILE_BYTES - 1024))
-    expect(described(contents)).toEqual([fit, fit + 1].map((index) =>
-      `f${index}.yaml: is not read: all manifest files together may hold ${mebibytes(MAX_TOTAL_BYTES)}, and the files before it already hold ${held}; serve a fleet this big from a cluster`
-    ))
+    expect(described(contents)).toEqual(
+      [fit, fit + 1].map(
+        (index) =>
+          `f${index}.yaml: is not read: all manifest files together may hold ${mebibytes(MAX_TOTAL_BYTES)}, and the files before it already hold ${held}; serve a fleet this big from a cluster`
+      )
+    )
     expect(names(contents)).toEqual(Array.from({ length: fit }, (_, index) => `Service/s${index}`))
   })
 })
@@ -113,7 +126,7 @@ describe("symbolic links to directories", () => {
       const changed = await Effect.runPromise(readManifests([directoryInput(dir)], first, new Set([join(dir, "shared", "a.yaml")])))
       const full = await read(changed)
       for (const contents of [changed, full]) {
-        expect(objectsOf(contents).objects.map((o) => o.kind === "Service" ? o.spec.ports?.[0]?.port : undefined)).toEqual([81])
+        expect(objectsOf(contents).objects.map((o) => (o.kind === "Service" ? o.spec.ports?.[0]?.port : undefined))).toEqual([81])
       }
     } finally {
       rmSync(outside, { recursive: true, force: true })
@@ -135,11 +148,18 @@ describe("objects defined twice, Lists, bad ports and hostnames", () => {
     writeFileSync(join(dir, "list.yaml"), `apiVersion: v1\nkind: List\nitems:\n${items.join("\n")}\n`)
     const contents = await read()
     expect(names(contents)).toEqual(["Service/one", "Service/two"])
-    expect(described(contents)).toContain("list.yaml (document 1): Service default/(unnamed) items[2].metadata Missing key; the object is not used until it is fixed")
+    expect(described(contents)).toContain(
+      "list.yaml (document 1): Service default/(unnamed) items[2].metadata Missing key; the object is not used until it is fixed"
+    )
   })
 
   it("refuses a Service with two ports of one number or one name, naming the second", () => {
-    const outcome = decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports: [{ name: "mcp", port: 80 }, { name: "mcp", port: 80 }, { port: 53, protocol: "UDP" }, { port: 53 }] } })
+    const outcome = decodeObject({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "s" },
+      spec: { ports: [{ name: "mcp", port: 80 }, { name: "mcp", port: 80 }, { port: 53, protocol: "UDP" }, { port: 53 }] }
+    })
     expect(outcome).toMatchObject({
       _tag: "Invalid",
       issues: [
@@ -151,7 +171,12 @@ describe("objects defined twice, Lists, bad ports and hostnames", () => {
 
   it("refuses a listener hostname that is not a DNS name", () => {
     const gateway = (hostname: string) =>
-      decodeObject({ apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "g" }, spec: { gatewayClassName: "c", listeners: [{ name: "l", port: 80, protocol: "HTTP", hostname }] } })
+      decodeObject({
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "Gateway",
+        metadata: { name: "g" },
+        spec: { gatewayClassName: "c", listeners: [{ name: "l", port: 80, protocol: "HTTP", hostname }] }
+      })
     expect(gateway("*.example.com")._tag).toBe("Decoded")
     expect(gateway("mcp.example.com")._tag).toBe("Decoded")
     for (const bad of ["Upper.example.com", "example.com.", "host:8080", "a..b", "*"]) {

@@ -36,7 +36,9 @@ describe("splitDocuments", () => {
 
 /** Each kind's entries sorted by key: Maps are compared by content, not insertion order. */
 const canonical = (world: World) =>
-  Object.fromEntries(Object.entries(world).map(([kind, map]) => [kind, [...(map as ReadonlyMap<string, unknown>).entries()].sort(([a], [b]) => a < b ? -1 : 1)]))
+  Object.fromEntries(
+    Object.entries(world).map(([kind, map]) => [kind, [...(map as ReadonlyMap<string, unknown>).entries()].sort(([a], [b]) => (a < b ? -1 : 1))])
+  )
 
 const service = (name: string, namespace: string, port: number) =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
@@ -45,7 +47,9 @@ describe("WorldAccumulator", () => {
   it("keeps the same World as a full read through random edits, removals and duplicates", async () => {
     const edit = fc.record({
       file: fc.constantFrom("a.yaml", "b.yaml", "c.yaml"),
-      services: fc.array(fc.record({ name: fc.constantFrom("x", "y", "z"), namespace: fc.constantFrom("n1", "n2"), port: fc.integer({ min: 1, max: 5 }) }), { maxLength: 3 }),
+      services: fc.array(fc.record({ name: fc.constantFrom("x", "y", "z"), namespace: fc.constantFrom("n1", "n2"), port: fc.integer({ min: 1, max: 5 }) }), {
+        maxLength: 3
+      }),
       remove: fc.boolean()
     })
     await fc.assert(
@@ -64,7 +68,8 @@ describe("WorldAccumulator", () => {
           }
           contents = await Effect.runPromise(readManifests([directoryInput(caseDir)], contents, new Set([path])))
           // A file left empty is taken as empty once its grace is over, as the watcher does.
-          if (contents.emptied.size > 0) contents = await Effect.runPromise(readManifests([directoryInput(caseDir)], contents, contents.emptied, contents.emptied))
+          if (contents.emptied.size > 0)
+            contents = await Effect.runPromise(readManifests([directoryInput(caseDir)], contents, contents.emptied, contents.emptied))
           const incremental = accumulator.update(contents)
           const scratch = await Effect.runPromise(readManifests([directoryInput(caseDir)], emptyContents))
           const expected = objectsOf(scratch)

@@ -18,10 +18,28 @@ const cleanups: Array<() => Promise<void>> = []
 
 /** A self-signed EC certificate and key, `<name>.crt` and `<name>.key` (Node cannot issue X.509). */
 const selfSigned = (name: string, extensions: Array<string> = []) =>
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-subj", `/CN=${name}`, ...extensions, "-days", "1", "-keyout", `${name}.key`, "-out", `${name}.crt`
-  ], { cwd: dir, stdio: "pipe" })
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      `/CN=${name}`,
+      ...extensions,
+      "-days",
+      "1",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`
+    ],
+    { cwd: dir, stdio: "pipe" }
+  )
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "agentplane-connections-"))
@@ -71,14 +89,17 @@ const listen = async (options: ServerOptions = {}) => {
 /** A kubeconfig for `server`, trusting its certificate inline, with `user` as the credentials. */
 const kubeconfig = (server: string, user: object) => {
   const file = join(dir, `kubeconfig-${++kubeconfigs}`)
-  writeFileSync(file, JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    "current-context": "test",
-    clusters: [{ name: "test", cluster: { server, "certificate-authority-data": readFileSync(join(dir, "server.crt")).toString("base64") } }],
-    users: [{ name: "test", user }],
-    contexts: [{ name: "test", context: { cluster: "test", user: "test" } }]
-  }))
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "test",
+      clusters: [{ name: "test", cluster: { server, "certificate-authority-data": readFileSync(join(dir, "server.crt")).toString("base64") } }],
+      users: [{ name: "test", user }],
+      contexts: [{ name: "test", context: { cluster: "test", user: "test" } }]
+    })
+  )
   return file
 }
 
@@ -86,10 +107,12 @@ const kubeApi = (file: string) => {
   const runtime = ManagedRuntime.make(KubeApi.layer(file))
   cleanups.push(() => runtime.dispose())
   const get = (path = "/version") =>
-    runtime.runPromise(Effect.gen(function*() {
-      const api = yield* KubeApi
-      return yield* api.request<{ path: string }>("GET", path)
-    }))
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const api = yield* KubeApi
+        return yield* api.request<{ path: string }>("GET", path)
+      })
+    )
   return { runtime, get }
 }
 

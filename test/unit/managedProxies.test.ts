@@ -7,14 +7,7 @@ import { decodeObject, type InputObject } from "../../src/api/objects.ts"
 import type { Gateway } from "../../src/api/gatewayApi.ts"
 import type { AgentgatewaySettings } from "../../src/api/gatewayParameters.ts"
 import { gatewayWithManagedProxy, serviceAddresses } from "../../src/kube/managedStatus.ts"
-import {
-  DEFAULT_IMAGE,
-  desiredProxies,
-  listenerPorts,
-  type ManagedProxy,
-  nameProblem,
-  renderManagedProxy
-} from "../../src/kube/managedObjects.ts"
+import { DEFAULT_IMAGE, desiredProxies, listenerPorts, type ManagedProxy, nameProblem, renderManagedProxy } from "../../src/kube/managedObjects.ts"
 import { replacementPatch, mergeGatewayStatus } from "../../src/kube/statusMerge.ts"
 import type { LiveDeployment } from "../../src/kube/managedDeployments.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
@@ -57,7 +50,10 @@ const classSettings = {
   image: { repository: "registry.example/agentgateway", tag: "v1.3.0" },
   replicas: 2,
   resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
-  env: [{ name: "A", value: "class" }, { name: "B", value: "class" }],
+  env: [
+    { name: "A", value: "class" },
+    { name: "B", value: "class" }
+  ],
   nodeSelector: { "kubernetes.io/os": "linux", pool: "general" },
   tolerations: [{ key: "dedicated", operator: "Exists" }],
   service: { type: "ClusterIP", annotations: { team: "platform" } }
@@ -67,36 +63,41 @@ const gatewaySettings = {
   image: { tag: "v1.4.1" },
   resources: { limits: { memory: "1Gi", cpu: 2 } },
   logLevel: "debug",
-  env: [{ name: "B", value: "gateway" }, { name: "LOCALITY", value: "eu/west" }],
+  env: [
+    { name: "B", value: "gateway" },
+    { name: "LOCALITY", value: "eu/west" }
+  ],
   nodeSelector: { pool: "ai" },
   service: { type: "LoadBalancer" },
   tracing: { otlpEndpoint: "http://otel.observability:4317" }
 } as const
 
-const world = worldFromObjects([
-  parameters("class", "infra", { kube: { agentgateway: classSettings } }),
-  parameters("tuned", "team", { kube: { agentgateway: gatewaySettings } }),
-  parameters("self", "team", { selfManaged: {} }),
-  {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "GatewayClass",
-    metadata: { name: "managed" },
-    spec: {
-      controllerName: defaultTranslateOptions.controllerName,
-      parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "class", namespace: "infra" }
-    }
-  },
-  gatewayRaw("tools", {
-    infrastructure: {
-      labels: { cost: "ai", [`app.kubernetes.io/managed-by`]: "someone-else" },
-      annotations: { owner: "team-a" },
-      parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "tuned" }
-    }
-  }),
-  gatewayRaw("plain"),
-  gatewayRaw("mine", { infrastructure: { parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "self" } } }),
-  gatewayRaw("9lives")
-].map(decoded))
+const world = worldFromObjects(
+  [
+    parameters("class", "infra", { kube: { agentgateway: classSettings } }),
+    parameters("tuned", "team", { kube: { agentgateway: gatewaySettings } }),
+    parameters("self", "team", { selfManaged: {} }),
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "managed" },
+      spec: {
+        controllerName: defaultTranslateOptions.controllerName,
+        parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "class", namespace: "infra" }
+      }
+    },
+    gatewayRaw("tools", {
+      infrastructure: {
+        labels: { cost: "ai", [`app.kubernetes.io/managed-by`]: "someone-else" },
+        annotations: { owner: "team-a" },
+        parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "tuned" }
+      }
+    }),
+    gatewayRaw("plain"),
+    gatewayRaw("mine", { infrastructure: { parametersRef: { group: "gateway.kgateway.dev", kind: "GatewayParameters", name: "self" } } }),
+    gatewayRaw("9lives")
+  ].map(decoded)
+)
 
 const gateway = (name: string) => world.gateways.get(`team/${name}`) as Gateway
 const settingsOf = (name: string): AgentgatewaySettings => {
@@ -116,7 +117,11 @@ describe("parameters for managed proxies", () => {
       replicas: 2,
       resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "1Gi", cpu: 2 } },
       logLevel: "debug",
-      env: [{ name: "A", value: "class" }, { name: "B", value: "gateway" }, { name: "LOCALITY", value: "eu/west" }],
+      env: [
+        { name: "A", value: "class" },
+        { name: "B", value: "gateway" },
+        { name: "LOCALITY", value: "eu/west" }
+      ],
       nodeSelector: { "kubernetes.io/os": "linux", pool: "ai" },
       tolerations: [{ key: "dedicated", operator: "Exists" }],
       service: { type: "LoadBalancer", annotations: { team: "platform" } },
@@ -139,31 +144,39 @@ describe("parameters for managed proxies", () => {
 
   it("merge any two layers without touching them: the top layer's set fields win, the rest come from below", () => {
     const map = fc.dictionary(fc.constantFrom("a", "b", "c"), fc.constantFrom("1", "2"), { maxKeys: 3 })
-    const layer = fc.record({
-      image: fc.record({ repository: fc.constantFrom("r1", "r2"), tag: fc.constantFrom("t1", "t2") }, { requiredKeys: [] }),
-      replicas: fc.nat(5),
-      resources: fc.record({ requests: map, limits: map }, { requiredKeys: [] }),
-      logLevel: fc.constantFrom("info", "debug"),
-      env: fc.uniqueArray(fc.record({ name: fc.constantFrom("A", "B", "C"), value: fc.constantFrom("x", "y") }), { selector: (e) => e.name }),
-      nodeSelector: map,
-      tolerations: fc.array(fc.record({ key: fc.constantFrom("k1", "k2") }), { maxLength: 2 }),
-      service: fc.record({ type: fc.constantFrom("ClusterIP" as const, "LoadBalancer" as const), annotations: map }, { requiredKeys: [] })
-    }, { requiredKeys: [] })
-    fc.assert(fc.property(layer, layer, (base, over) => {
-      const [baseCopy, overCopy] = [structuredClone(base), structuredClone(over)]
-      const merged = mergeAgentgateway(base, over)
-      expect(base).toEqual(baseCopy)
-      expect(over).toEqual(overCopy)
-      for (const field of ["replicas", "logLevel", "tolerations"] as const) expect(merged[field]).toEqual(over[field] ?? base[field])
-      expect(merged.image).toEqual(base.image === undefined && over.image === undefined ? undefined : { ...base.image, ...over.image })
-      expect(merged.nodeSelector).toEqual(base.nodeSelector === undefined && over.nodeSelector === undefined ? undefined : { ...base.nodeSelector, ...over.nodeSelector })
-      const env = new Map([...(base.env ?? []), ...(over.env ?? [])].map((e) => [e.name, e.value]))
-      expect(new Map((merged.env ?? []).map((e) => [e.name, e.value]))).toEqual(env)
-      expect(merged.env?.length ?? 0).toBe(env.size)
-      // Merging with nothing changes nothing.
-      expect(mergeAgentgateway(base, {})).toEqual(base)
-      expect(mergeAgentgateway({}, over)).toEqual(over)
-    }), { numRuns: 200 })
+    const layer = fc.record(
+      {
+        image: fc.record({ repository: fc.constantFrom("r1", "r2"), tag: fc.constantFrom("t1", "t2") }, { requiredKeys: [] }),
+        replicas: fc.nat(5),
+        resources: fc.record({ requests: map, limits: map }, { requiredKeys: [] }),
+        logLevel: fc.constantFrom("info", "debug"),
+        env: fc.uniqueArray(fc.record({ name: fc.constantFrom("A", "B", "C"), value: fc.constantFrom("x", "y") }), { selector: (e) => e.name }),
+        nodeSelector: map,
+        tolerations: fc.array(fc.record({ key: fc.constantFrom("k1", "k2") }), { maxLength: 2 }),
+        service: fc.record({ type: fc.constantFrom("ClusterIP" as const, "LoadBalancer" as const), annotations: map }, { requiredKeys: [] })
+      },
+      { requiredKeys: [] }
+    )
+    fc.assert(
+      fc.property(layer, layer, (base, over) => {
+        const [baseCopy, overCopy] = [structuredClone(base), structuredClone(over)]
+        const merged = mergeAgentgateway(base, over)
+        expect(base).toEqual(baseCopy)
+        expect(over).toEqual(overCopy)
+        for (const field of ["replicas", "logLevel", "tolerations"] as const) expect(merged[field]).toEqual(over[field] ?? base[field])
+        expect(merged.image).toEqual(base.image === undefined && over.image === undefined ? undefined : { ...base.image, ...over.image })
+        expect(merged.nodeSelector).toEqual(
+          base.nodeSelector === undefined && over.nodeSelector === undefined ? undefined : { ...base.nodeSelector, ...over.nodeSelector }
+        )
+        const env = new Map([...(base.env ?? []), ...(over.env ?? [])].map((e) => [e.name, e.value]))
+        expect(new Map((merged.env ?? []).map((e) => [e.name, e.value]))).toEqual(env)
+        expect(merged.env?.length ?? 0).toBe(env.size)
+        // Merging with nothing changes nothing.
+        expect(mergeAgentgateway(base, {})).toEqual(base)
+        expect(mergeAgentgateway({}, over)).toEqual(over)
+      }),
+      { numRuns: 200 }
+    )
   })
 
   it("decide the mode by the last layer that says: a Gateway's selfManaged beats its class's kube", () => {
@@ -256,7 +269,12 @@ describe("rendered objects", () => {
       "prometheus.io/path": "/metrics",
       owner: "team-a"
     })
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } })
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] }
+    })
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } })
     // Port 80 is a listener: binding it needs no capability with this sysctl.
     expect(pod.securityContext.sysctls).toEqual([{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }])
@@ -282,7 +300,11 @@ describe("rendered objects", () => {
   })
 
   it("expose each listener port once, named after a listener when the name fits", () => {
-    expect(listenerPorts(tools.gateway)).toEqual([{ name: "a2a", port: 80 }, { name: "mcp", port: 8080 }, { name: "port-9000", port: 9000 }])
+    expect(listenerPorts(tools.gateway)).toEqual([
+      { name: "a2a", port: 80 },
+      { name: "mcp", port: 8080 },
+      { name: "port-9000", port: 9000 }
+    ])
     expect((objects.service as any).spec).toEqual({
       type: "LoadBalancer",
       selector: { "app.kubernetes.io/name": "agentgateway", "gateway.networking.k8s.io/gateway-name": "tools" },
@@ -327,13 +349,15 @@ describe("status of managed Gateways", () => {
     }
   }
   const serviceWorld = (type: string, status?: object) =>
-    worldFromObjects([decoded({
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "tools", namespace: "team", labels: { "app.kubernetes.io/managed-by": "agentplane" } },
-      spec: { type, clusterIP: "10.96.0.7", ports: [{ port: 80 }] },
-      ...(status === undefined ? {} : { status })
-    })])
+    worldFromObjects([
+      decoded({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "tools", namespace: "team", labels: { "app.kubernetes.io/managed-by": "agentplane" } },
+        spec: { type, clusterIP: "10.96.0.7", ports: [{ port: 80 }] },
+        ...(status === undefined ? {} : { status })
+      })
+    ])
   const withManagedProxies = (statuses: ReadonlyArray<ObjectStatus>, world: World, managed: ReadonlyMap<string, ManagedGateway>) =>
     statuses.map((entry) => gatewayWithManagedProxy(entry, managed.get("team/tools"), world.services.get("team/tools")))
   const programmed = (statuses: ReadonlyArray<ObjectStatus>) => (statuses[0]!.status as GatewayStatus).conditions.find((c) => c.type === "Programmed")
@@ -356,7 +380,11 @@ describe("status of managed Gateways", () => {
       { type: "IPAddress", value: "203.0.113.9" },
       { type: "Hostname", value: "lb.example.com" }
     ])
-    const conflict = withManagedProxies([pending], assigned, new Map([["team/tools", { deployment: undefined, problem: "ConfigMap team/tools already exists" }]]))
+    const conflict = withManagedProxies(
+      [pending],
+      assigned,
+      new Map([["team/tools", { deployment: undefined, problem: "ConfigMap team/tools already exists" }]])
+    )
     expect(programmed(conflict)).toMatchObject({ status: "False", reason: "Invalid", message: "ConfigMap team/tools already exists" })
   })
 

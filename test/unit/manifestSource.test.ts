@@ -18,7 +18,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
 const read = (previous = emptyContents) => Effect.runPromise(readManifests([directoryInput(dir)], previous))
 const names = (contents: Awaited<ReturnType<typeof read>>) =>
-  objectsOf(contents).objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()
+  objectsOf(contents)
+    .objects.map((o) => `${o.kind}/${o.metadata.name}`)
+    .sort()
 
 const service = (name: string, port: number | string) =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
@@ -69,10 +71,7 @@ describe("readManifests", () => {
   })
 
   it("reports an object without kind, and ignores same-named kinds of other API groups", async () => {
-    writeFileSync(
-      join(dir, "a.yaml"),
-      "metadata:\n  name: x\n---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: istio\n"
-    )
+    writeFileSync(join(dir, "a.yaml"), "metadata:\n  name: x\n---\napiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: istio\n")
     const contents = await read()
     expect(contents.problems.map((p) => p.field)).toEqual(["kind"])
     expect(contents.ignoredKinds).toEqual(["networking.istio.io/v1 Gateway"])
@@ -113,20 +112,27 @@ describe("a file rewritten in place", () => {
     writeFileSync(join(dir, "a.yaml"), service("svc", 80))
     writeFileSync(join(dir, "b.yaml"), service("other", 90))
     const ports = (update: SourceUpdate, name: string) => update.world.services.get(`ns/${name}`)?.spec.ports?.map((p) => p.port)
-    const seen = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const source = yield* Layer.build(manifestSource([directoryInput(dir)]).pipe(Layer.provide(Readiness.layer))).pipe(Effect.map(Context.get(Source)))
-      const updates: Array<SourceUpdate> = []
-      yield* source.updates.pipe(Stream.runForEach((update) => Effect.sync(() => updates.push(update))), Effect.forkScoped)
-      yield* Effect.sleep("100 millis")
-      // Truncated, then written 5 ms later, as `cat > file` or an editor saving in place would.
-      writeFileSync(join(dir, "a.yaml"), "")
-      yield* Effect.sleep("5 millis")
-      writeFileSync(join(dir, "a.yaml"), service("svc", 81))
-      // Left empty: its objects go once the grace is over.
-      writeFileSync(join(dir, "b.yaml"), "")
-      yield* Effect.sleep(`${REWRITE_GRACE_MS * 8} millis`)
-      return updates
-    })))
+    const seen = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const source = yield* Layer.build(manifestSource([directoryInput(dir)]).pipe(Layer.provide(Readiness.layer))).pipe(Effect.map(Context.get(Source)))
+          const updates: Array<SourceUpdate> = []
+          yield* source.updates.pipe(
+            Stream.runForEach((update) => Effect.sync(() => updates.push(update))),
+            Effect.forkScoped
+          )
+          yield* Effect.sleep("100 millis")
+          // Truncated, then written 5 ms later, as `cat > file` or an editor saving in place would.
+          writeFileSync(join(dir, "a.yaml"), "")
+          yield* Effect.sleep("5 millis")
+          writeFileSync(join(dir, "a.yaml"), service("svc", 81))
+          // Left empty: its objects go once the grace is over.
+          writeFileSync(join(dir, "b.yaml"), "")
+          yield* Effect.sleep(`${REWRITE_GRACE_MS * 8} millis`)
+          return updates
+        })
+      )
+    )
     expect(seen.every((update) => ports(update, "svc") !== undefined)).toBe(true)
     expect(ports(seen.at(-1)!, "svc")).toEqual([81])
     expect(ports(seen.at(-1)!, "other")).toBeUndefined()

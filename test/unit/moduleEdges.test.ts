@@ -59,6 +59,14 @@ describe("module edges", () => {
   })
 
   it("finds a loop when there is one", () => {
-    expect(loops(new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])]]))).toEqual(["a → b → c → a"])
+    expect(
+      loops(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set(["c"])],
+          ["c", new Set(["a"])]
+        ])
+      )
+    ).toEqual(["a → b → c → a"])
   })
 })

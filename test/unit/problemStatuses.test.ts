@@ -11,15 +11,17 @@ import { worldFromObjects } from "../../src/world/world.ts"
 import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
 import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
-const world = worldFromObjects([
-  mcpGatewayClass,
-  {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "Gateway",
-    metadata: { name: "gw", namespace: "ns", generation: 2 },
-    spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
-  }
-].map(decoded))
+const world = worldFromObjects(
+  [
+    mcpGatewayClass,
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "ns", generation: 2 },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    }
+  ].map(decoded)
+)
 const translation = translate(world, defaultTranslateOptions)
 
 /** As the sources report an object whose newest version does not decode while its last good one serves. */
@@ -42,7 +44,8 @@ describe("statuses with problems", () => {
       type: "Accepted",
       status: "False",
       reason: "Invalid",
-      message: "cluster: Gateway ns/gw spec.listeners[0].allowedRoutes.namespaces from: Selector needs a selector; add selector.matchLabels or selector.matchExpressions, or use Same or All; its last good version is still used"
+      message:
+        "cluster: Gateway ns/gw spec.listeners[0].allowedRoutes.namespaces from: Selector needs a selector; add selector.matchLabels or selector.matchExpressions, or use Same or All; its last good version is still used"
     })
     // What is served is still described: Programmed and the listeners of the served version.
     expect(status.conditions.map((c) => c.type)).toEqual(["Accepted", "Programmed"])
@@ -57,7 +60,15 @@ describe("statuses with problems", () => {
   })
 
   it("add an entry for an object that was never readable, and leave the others as they were", () => {
-    const unread: SourceProblem = { origin: "gw.yaml", document: 0, kind: "Gateway", namespace: "ns", name: "broken", field: "spec.listeners", message: "needs at least one listener" }
+    const unread: SourceProblem = {
+      origin: "gw.yaml",
+      document: 0,
+      kind: "Gateway",
+      namespace: "ns",
+      name: "broken",
+      field: "spec.listeners",
+      message: "needs at least one listener"
+    }
     const statuses = statusesWithProblems(translation.statuses, [unread])
     expect(statuses.map((s) => `${s.kind}/${s.name}`)).toEqual(["Gateway/broken", "Gateway/gw", "GatewayClass/mcp"])
     expect(statuses.find((s) => s.name === "broken")!.status.conditions).toEqual([

@@ -10,16 +10,18 @@ import { withDataPlane } from "../../src/xds/programmedStatus.ts"
 import { buildSnapshot, emptySnapshot, RESOURCE_TYPE_URL, resourcesOf } from "../../src/xds/snapshot.ts"
 import { decoded, mcpGatewayClass } from "../support/decoded.ts"
 
-const world = worldFromObjects([
-  mcpGatewayClass,
-  {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "Gateway",
-    metadata: { name: "gw", namespace: "ns", generation: 4 },
-    spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
-  },
-  { apiVersion: "v1", kind: "Service", metadata: { name: "tools", namespace: "ns" }, spec: { ports: [{ port: 80, appProtocol: "kgateway.dev/mcp" }] } }
-].map(decoded))
+const world = worldFromObjects(
+  [
+    mcpGatewayClass,
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "gw", namespace: "ns", generation: 4 },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    },
+    { apiVersion: "v1", kind: "Service", metadata: { name: "tools", namespace: "ns" }, spec: { ports: [{ port: 80, appProtocol: "kgateway.dev/mcp" }] } }
+  ].map(decoded)
+)
 const translation = translate(world, defaultTranslateOptions)
 const snapshot = buildSnapshot(translation, emptySnapshot)
 const current = new Map([...resourcesOf(snapshot.gateways.get("ns/gw")!, RESOURCE_TYPE_URL).values()].map((r) => [r.name, r.version]))

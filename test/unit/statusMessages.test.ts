@@ -67,7 +67,10 @@ describe("condition messages", () => {
   })
 
   it("list served targets with a count past twenty", () => {
-    const accepted = listenerCondition(names(1000, "ok").map((name) => mcpService(name)), "Accepted")
+    const accepted = listenerCondition(
+      names(1000, "ok").map((name) => mcpService(name)),
+      "Accepted"
+    )
     expect(accepted.message).toMatch(/^listener accepted; serving 1000 MCP target\(s\): ok-0000\.tools, .* and 980 more$/)
     expect(accepted.message.length).toBeLessThan(2000)
   })

@@ -14,25 +14,33 @@ const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toStr
 
 /** A KubeApi that answers TokenReviews from a table of tokens (which a test may change), and counts them. */
 const fakeApi = (accounts: Record<string, string>, calls: Array<string>, down = { value: false }) =>
-  Layer.succeed(KubeApi, KubeApi.of({
-    config: undefined as never,
-    request: <A>(method: string, path: string, body?: { json: unknown }) => {
-      const token = (body!.json as { spec: { token: string } }).spec.token
-      calls.push(token)
-      if (down.value) return Effect.fail(new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: "connection refused" }))
-      const username = accounts[token]
-      return Effect.succeed(
-        (username === undefined
-          ? { status: { user: {}, error: "invalid bearer token" } }
-          : { status: { authenticated: true, user: { username }, audiences: ["agentgateway"] } }) as A
-      )
-    }
-  }))
+  Layer.succeed(
+    KubeApi,
+    KubeApi.of({
+      config: undefined as never,
+      request: <A>(method: string, path: string, body?: { json: unknown }) => {
+        const token = (body!.json as { spec: { token: string } }).spec.token
+        calls.push(token)
+        if (down.value) return Effect.fail(new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: "connection refused" }))
+        const username = accounts[token]
+        return Effect.succeed(
+          (username === undefined
+            ? { status: { user: {}, error: "invalid bearer token" } }
+            : { status: { authenticated: true, user: { username }, audiences: ["agentgateway"] } }) as A
+        )
+      }
+    })
+  )
 
 const authorize = (token: string | undefined, gateway: string, peer = "10.0.0.1:40000") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const auth = yield* XdsAuthenticator
-    return yield* Effect.result(auth.authenticate(token, peer).pipe(Effect.tap((grant) => grant.permits(gateway)), Effect.map((grant) => grant.who)))
+    return yield* Effect.result(
+      auth.authenticate(token, peer).pipe(
+        Effect.tap((grant) => grant.permits(gateway)),
+        Effect.map((grant) => grant.who)
+      )
+    )
   })
 
 const withReviews = (accounts: Record<string, string>, calls: Array<string>, down = { value: false }) =>
@@ -73,7 +81,7 @@ describe("xDS authentication", () => {
     const calls: Array<string> = []
     const down = { value: false }
     const good = jwt({ exp: 3600 })
-    return Effect.gen(function*() {
+    return Effect.gen(function* () {
       assert.isTrue(Result.isSuccess(yield* authorize(good, "team/a")))
       // The cached identity is still checked against the Gateway asked for.
       const other = yield* authorize(good, "team/b")
@@ -106,16 +114,28 @@ describe("xDS authentication", () => {
       yield* TestClock.adjust("1 hour")
       yield* authorize(good, "team/a")
       assert.strictEqual(calls.length, 7)
-    }).pipe(Effect.provide(tokenReviewAuthenticator.pipe(Layer.provide(fakeApi({
-      [good]: "system:serviceaccount:team:a",
-      [jwt({ exp: 7200 })]: "system:serviceaccount:team:a"
-    }, calls, down)))))
+    }).pipe(
+      Effect.provide(
+        tokenReviewAuthenticator.pipe(
+          Layer.provide(
+            fakeApi(
+              {
+                [good]: "system:serviceaccount:team:a",
+                [jwt({ exp: 7200 })]: "system:serviceaccount:team:a"
+              },
+              calls,
+              down
+            )
+          )
+        )
+      )
+    )
   })
 
   it.effect("keeps accepted verdicts apart: a flood of made-up tokens does not push a proxy's token out", () => {
     const calls: Array<string> = []
     const good = jwt({ exp: 3600, sub: "a" })
-    return Effect.gen(function*() {
+    return Effect.gen(function* () {
       assert.isTrue(Result.isSuccess(yield* authorize(good, "team/a")))
       // From many addresses, so that no rate limit stops the flood.
       for (let i = 0; i < MAX_CACHED_VERDICTS + 100; i++) yield* authorize(`garbage-${i}`, "team/a", `10.1.${i >> 8}.${i & 255}:1`)
@@ -128,7 +148,7 @@ describe("xDS authentication", () => {
   it.effect(`reviews at most ${REVIEW_BURST} unknown tokens per peer address at once, then one a second`, () => {
     const calls: Array<string> = []
     const good = jwt({ exp: 3600 })
-    return Effect.gen(function*() {
+    return Effect.gen(function* () {
       assert.isTrue(Result.isSuccess(yield* authorize(good, "team/a", "10.0.0.1:1")))
       for (let i = 1; i < REVIEW_BURST; i++) yield* authorize(`garbage-${i}`, "team/a", `10.0.0.1:${i}`)
       assert.strictEqual(calls.length, REVIEW_BURST)
@@ -155,7 +175,7 @@ describe("xDS authentication", () => {
     const calls: Array<string> = []
     const good = jwt({ exp: 3600 })
     const accounts: Record<string, string> = { [good]: "system:serviceaccount:team:a", [jwt({ exp: 60 })]: "system:serviceaccount:team:a" }
-    return Effect.gen(function*() {
+    return Effect.gen(function* () {
       const auth = yield* XdsAuthenticator
       const grant = yield* auth.authenticate(good, "10.0.0.1:1")
       assert.strictEqual(grant.expiresAt, 3_600_000)
@@ -180,6 +200,7 @@ describe("xDS authentication", () => {
     assert.strictEqual(peerHost("ipv6:[fd00::1]:5000"), "fd00::1")
     assert.strictEqual(peerHost("fd00::1"), "fd00::1")
     for (const address of ["127.0.0.1:9978", "127.1.2.3:0", "localhost:9978", "[::1]:9978"]) assert.isTrue(isLoopbackAddress(address), address)
-    for (const address of ["0.0.0.0:9978", "[::]:9978", "10.0.0.1:9978", "agentplane.svc:9978", "128.0.0.1:1"]) assert.isFalse(isLoopbackAddress(address), address)
+    for (const address of ["0.0.0.0:9978", "[::]:9978", "10.0.0.1:9978", "agentplane.svc:9978", "128.0.0.1:1"])
+      assert.isFalse(isLoopbackAddress(address), address)
   })
 })

@@ -11,8 +11,7 @@ const named = (node: Node | undefined) => Result.match(gatewayOf(node), { onSucc
 
 describe("gatewayOf", () => {
   it("reads GATEWAY_NAME and NAMESPACE from the node metadata", () => {
-    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "gw", NAMESPACE: "ns", role: "x~y" } })))
-      .toEqual({ gateway: "ns/gw" })
+    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "gw", NAMESPACE: "ns", role: "x~y" } }))).toEqual({ gateway: "ns/gw" })
   })
   it("falls back to role, split at the first ~", () => {
     expect(named(Node.fromPartial({ id: "n", metadata: { role: "ns~gw~extra" } }))).toEqual({ gateway: "ns/gw~extra" })
@@ -30,8 +29,9 @@ describe("gatewayOf", () => {
     )
     const byRole = named(Node.fromPartial({ id: "n", metadata: { role: `${"n".repeat(64)}~gw` } }))
     expect(byRole).toMatch(/^the namespace in node metadata role is 64 characters long, more than the 63/)
-    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "g".repeat(253), NAMESPACE: "n".repeat(63) } })))
-      .toEqual({ gateway: `${"n".repeat(63)}/${"g".repeat(253)}` })
+    expect(named(Node.fromPartial({ id: "n", metadata: { GATEWAY_NAME: "g".repeat(253), NAMESPACE: "n".repeat(63) } }))).toEqual({
+      gateway: `${"n".repeat(63)}/${"g".repeat(253)}`
+    })
   })
   it("never repeats a huge node id in its message", () => {
     const message = named(Node.fromPartial({ id: "i".repeat(10_000_000), metadata: {} }))
@@ -59,7 +59,14 @@ describe("clip", () => {
 
 describe("parseNack", () => {
   it("tells errors from warnings", () => {
-    expect(parseNack(JSON.stringify([{ key: "route/a", error: "bad" }, { key: "bind/b", warn: "meh" }]))).toEqual({
+    expect(
+      parseNack(
+        JSON.stringify([
+          { key: "route/a", error: "bad" },
+          { key: "bind/b", warn: "meh" }
+        ])
+      )
+    ).toEqual({
       errors: [{ name: "route/a", message: "bad" }],
       warnings: [{ name: "bind/b", message: "meh" }],
       unparsed: undefined
@@ -74,7 +81,12 @@ describe("parseNack", () => {
 describe("NACK text limits", () => {
   it("clips every message to 1024 characters, and a message it does not understand too", () => {
     const long = "e".repeat(5 * 1024 * 1024)
-    const parsed = parseNack(JSON.stringify([{ key: "route/a", error: long }, { key: "bind/b", warn: long }]))
+    const parsed = parseNack(
+      JSON.stringify([
+        { key: "route/a", error: long },
+        { key: "bind/b", warn: long }
+      ])
+    )
     const clipped = `${"e".repeat(1024)}…(truncated, ${5 * 1024 * 1024} bytes)`
     expect(parsed.errors).toEqual([{ name: "route/a", message: clipped }])
     expect(parsed.warnings).toEqual([{ name: "bind/b", message: clipped }])
@@ -93,7 +105,6 @@ describe("NACK text limits", () => {
 
   it("logs a message shared by many resources once, naming ten of them", () => {
     const entries = Array.from({ length: 25 }, (_, i) => ({ name: `r${i}`, message: "cannot apply" }))
-    expect(describeNack([...entries, { name: "b", message: "other" }]))
-      .toBe("r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 15 more: cannot apply; b: other")
+    expect(describeNack([...entries, { name: "b", message: "other" }])).toBe("r0, r1, r2, r3, r4, r5, r6, r7, r8, r9 and 15 more: cannot apply; b: other")
   })
 })

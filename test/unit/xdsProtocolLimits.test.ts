@@ -13,9 +13,15 @@ const resource = (name: string, content = "1"): VersionedResource => {
   return { name, version: contentVersion(bytes), bytes }
 }
 const NAMES = Array.from({ length: 40 }, (_, i) => `route/ns/gw.mcp.r${i}`)
-const view: GatewayView = new Map([[RESOURCE_TYPE_URL, new Map(NAMES.map((name) => [name, resource(name)]))], [ADDRESS_TYPE_URL, new Map()]])
+const view: GatewayView = new Map([
+  [RESOURCE_TYPE_URL, new Map(NAMES.map((name) => [name, resource(name)]))],
+  [ADDRESS_TYPE_URL, new Map()]
+])
 
-const request = (fields: Parameters<typeof DeltaDiscoveryRequest.fromPartial>[0]) => ({ _tag: "Request" as const, request: DeltaDiscoveryRequest.fromPartial(fields) })
+const request = (fields: Parameters<typeof DeltaDiscoveryRequest.fromPartial>[0]) => ({
+  _tag: "Request" as const,
+  request: DeltaDiscoveryRequest.fromPartial(fields)
+})
 
 const subscribed = (): [StreamState, string] => {
   const [state, [sent]] = step(initialState("s.", view), request({ typeUrl: RESOURCE_TYPE_URL }))
@@ -45,7 +51,9 @@ describe("NACK text the reducer keeps", () => {
   it("keeps at most 16 KiB of distinct messages per NACK, and each resource is still refused", () => {
     const [state, nonce] = subscribed()
     const entries = NAMES.map((key, i) => ({ key, error: `${i}: ${"y".repeat(100_000)}` }))
-    const output = answered(step(state, request({ typeUrl: RESOURCE_TYPE_URL, responseNonce: nonce, errorDetail: { code: 0, message: JSON.stringify(entries) } }))[1])
+    const output = answered(
+      step(state, request({ typeUrl: RESOURCE_TYPE_URL, responseNonce: nonce, errorDetail: { code: 0, message: JSON.stringify(entries) } }))[1]
+    )
     expect(output.errors).toHaveLength(NAMES.length)
     expect(output.refused.size).toBe(NAMES.length)
     expect(output.confirmed.size).toBe(0)
@@ -98,11 +106,13 @@ describe("type URLs the reducer serves", () => {
     }
     expect(state.types.size).toBe(2)
     const [, refused] = step(state, request({ typeUrl: garbage(999) }))
-    expect(refused).toEqual([{
-      _tag: "Refuse",
-      code: "RESOURCE_EXHAUSTED",
-      reason: `the stream subscribed to more than 16 type URLs (the last ${garbage(999)}); agentplane serves ${RESOURCE_TYPE_URL} and ${ADDRESS_TYPE_URL}`
-    }])
+    expect(refused).toEqual([
+      {
+        _tag: "Refuse",
+        code: "RESOURCE_EXHAUSTED",
+        reason: `the stream subscribed to more than 16 type URLs (the last ${garbage(999)}); agentplane serves ${RESOURCE_TYPE_URL} and ${ADDRESS_TYPE_URL}`
+      }
+    ])
     // A type already answered is still just ignored, and served types are served.
     expect(step(state, request({ typeUrl: garbage(0) }))[1].map((o) => o._tag)).toEqual(["Ignored"])
     expect(step(state, request({ typeUrl: RESOURCE_TYPE_URL }))[1].map((o) => o._tag)).toEqual(["Send"])
@@ -116,7 +126,7 @@ describe("type URLs the reducer serves", () => {
   })
 
   it("keeps one metric label value for every type the xDS server does not serve", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const metrics = yield* Metrics
       for (let i = 0; i < 5000; i++) yield* metrics.pushed(typeUrlLabel(garbage(i)), "subscribe", 0)
       yield* metrics.pushed(typeUrlLabel(RESOURCE_TYPE_URL), "subscribe", 3)

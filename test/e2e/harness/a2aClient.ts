@@ -32,7 +32,7 @@ const request = (text: string): SendMessageRequest => ({
 const textOf = (result: Message | Task): string => {
   const message = "parts" in result ? result : result.status?.message
   if (message === undefined) throw new Error(`the agent answered without a message: ${JSON.stringify(result)}`)
-  return message.parts.map((part) => part.content?.$case === "text" ? part.content.value : "").join("")
+  return message.parts.map((part) => (part.content?.$case === "text" ? part.content.value : "")).join("")
 }
 
 /** A2A 1.0: fetch the card at `cardUrl` (with `A2A-Version: 1.0`), pick its interface, send `text`. */
@@ -44,10 +44,12 @@ export const sendWithCardUrl = async (cardUrl: string, text: string): Promise<st
 }
 
 const legacyResolver = new DefaultAgentCardResolver({ legacyCompat: { enabled: true } })
-const legacyFactory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-  transports: [new JsonRpcTransportFactory({ legacyCompat: { enabled: true } })],
-  cardResolver: legacyResolver
-}))
+const legacyFactory = new ClientFactory(
+  ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports: [new JsonRpcTransportFactory({ legacyCompat: { enabled: true } })],
+    cardResolver: legacyResolver
+  })
+)
 
 /** A2A 0.3: send `text` to the card's top-level `url`, as a v0.3 client does. */
 export const sendWithLegacyCard = async (legacyCard: unknown, text: string): Promise<string> => {

@@ -22,7 +22,10 @@ export interface Agentplane {
 }
 
 export interface ConfigDumpJson {
-  readonly gateways: ReadonlyArray<{ readonly gateway: string; readonly resources: ReadonlyArray<{ readonly name: string; readonly version: string; readonly resource: any }> }>
+  readonly gateways: ReadonlyArray<{
+    readonly gateway: string
+    readonly resources: ReadonlyArray<{ readonly name: string; readonly version: string; readonly resource: any }>
+  }>
   readonly statuses: ReadonlyArray<{ readonly kind: string; readonly namespace?: string; readonly name: string; readonly status: any }>
   readonly problems: ReadonlyArray<{ readonly description: string }>
   readonly proxies?: ReadonlyArray<{
@@ -35,18 +38,23 @@ export interface ConfigDumpJson {
 }
 
 export const startAgentplane = async (manifestDir: string): Promise<Agentplane> => {
-  const [xdsPort, adminPort, debugPort] = await freePorts(3) as [number, number, number]
+  const [xdsPort, adminPort, debugPort] = (await freePorts(3)) as [number, number, number]
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const debugUrl = `http://127.0.0.1:${debugPort}`
   const managed = await startProcess({
     name: "agentplane",
     command: process.execPath,
     args: [
-      "src/cli.ts", "serve",
-      "--from", manifestDir,
-      "--xds-address", `127.0.0.1:${xdsPort}`,
-      "--admin-address", `127.0.0.1:${adminPort}`,
-      "--debug-address", `127.0.0.1:${debugPort}`
+      "src/cli.ts",
+      "serve",
+      "--from",
+      manifestDir,
+      "--xds-address",
+      `127.0.0.1:${xdsPort}`,
+      "--admin-address",
+      `127.0.0.1:${adminPort}`,
+      "--debug-address",
+      `127.0.0.1:${debugPort}`
     ],
     cwd: REPO_ROOT,
     // /readyz answers 200 once the first configuration is published; xDS serves nothing before.

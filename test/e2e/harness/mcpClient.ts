@@ -20,14 +20,16 @@ export const withMcpClient = async <A>(url: string, transport: McpTransport, use
   }
 }
 
-export const toolNames = async (client: Client): Promise<Array<string>> =>
-  (await client.listTools()).tools.map((tool) => tool.name).sort()
+export const toolNames = async (client: Client): Promise<Array<string>> => (await client.listTools()).tools.map((tool) => tool.name).sort()
 
 /** The text of a tool's answer; fails when the tool reports an error. */
 export const callText = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<string> => {
   const result = await client.callTool({ name, arguments: args })
   const content = (result.content ?? []) as Array<{ type: string; text?: string }>
-  const text = content.filter((part) => part.type === "text").map((part) => part.text ?? "").join("")
+  const text = content
+    .filter((part) => part.type === "text")
+    .map((part) => part.text ?? "")
+    .join("")
   if (result.isError === true) throw new Error(`tool ${name} failed: ${text}`)
   return text
 }

@@ -119,7 +119,7 @@ export const startProcess = async (spec: ProcessSpec): Promise<ManagedProcess> =
     await waitFor(probeOf(spec.ready), {
       what: `${spec.name} waiting for ${describeReadiness(spec.ready)}`,
       timeoutMs: spec.readyTimeoutMs ?? 20_000,
-      gaveUp: () => managed.exit === undefined ? undefined : `the process exited (${managed.exit.code ?? managed.exit.signal})`
+      gaveUp: () => (managed.exit === undefined ? undefined : `the process exited (${managed.exit.code ?? managed.exit.signal})`)
     })
   } catch (error) {
     await managed.stop()

@@ -73,7 +73,7 @@ export const complaintsIn = (log: string): Array<string> =>
  * ports and waits until it reports ready.
  */
 export const startProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
-  const [adminPort, statsPort, readinessPort] = await freePorts(3) as [number, number, number]
+  const [adminPort, statsPort, readinessPort] = (await freePorts(3)) as [number, number, number]
   const dir = mkdtempSync(join(tmpdir(), "agentplane-e2e-proxy-"))
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const readyUrl = `http://127.0.0.1:${readinessPort}/healthz/ready`
@@ -140,7 +140,7 @@ export const itWhereReleaseHas = (release: ProxyRelease, feature: ProxyFeature) 
   release === NO_RELEASE || releaseHas(release, feature)
     ? it
     : (name: string, fn: () => Promise<void>) =>
-      it.skip(`${name} (skipped: agentgateway ${release.version} lacks ${PROXY_FEATURES[feature].what}, first in ${PROXY_FEATURES[feature].since})`, fn)
+        it.skip(`${name} (skipped: agentgateway ${release.version} lacks ${PROXY_FEATURES[feature].what}, first in ${PROXY_FEATURES[feature].since})`, fn)
 
 export interface StrictInterop {
   readonly proxy: () => RunningProxy | undefined
@@ -150,7 +150,8 @@ export interface StrictInterop {
 }
 
 export const nacksOf = (metrics: string, gateway: string): number =>
-  metrics.split("\n")
+  metrics
+    .split("\n")
     .filter((line) => line.startsWith("agentplane_xds_nacks_total{") && line.includes(`gateway="${gateway}"`))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0)
 
@@ -177,7 +178,13 @@ export const useStrictInterop = (check: StrictInterop): { readonly itHeldStrictl
         expect(proxy!.complaints()).toEqual([])
         const agentplane = check.agentplane()
         expect(nacksOf(await agentplane.metrics(), check.gateway)).toBe(0)
-        expect(agentplane.process.log().slice(logBefore).split("\n").filter((line) => REFUSAL_LOG.test(line))).toEqual([])
+        expect(
+          agentplane.process
+            .log()
+            .slice(logBefore)
+            .split("\n")
+            .filter((line) => REFUSAL_LOG.test(line))
+        ).toEqual([])
         expect(proxy!.process.exit).toBeUndefined()
       })
   }

@@ -39,8 +39,7 @@ export const compareVersions = (a: string, b: string): number => {
   return 0
 }
 
-export const releaseHas = (release: ProxyRelease, feature: ProxyFeature): boolean =>
-  compareVersions(release.version, PROXY_FEATURES[feature].since) >= 0
+export const releaseHas = (release: ProxyRelease, feature: ProxyFeature): boolean => compareVersions(release.version, PROXY_FEATURES[feature].since) >= 0
 
 /** `agentgateway --version` prints JSON with `version`; a binary that cannot is a broken setup. */
 const versionOf = (binary: string): string => {
@@ -77,11 +76,17 @@ const configured = (): string | undefined => {
 }
 
 /** Where the binaries came from, for the one line the suite prints. */
-export const releasesSource = (): string => configured() === undefined ? SHARED_RELEASES_DIR : "AGENTGATEWAY_BIN"
+export const releasesSource = (): string => (configured() === undefined ? SHARED_RELEASES_DIR : "AGENTGATEWAY_BIN")
 
 const discover = (): ReadonlyArray<ProxyRelease> => {
   const paths = configured()
-  const binaries = paths === undefined ? sharedBinaries() : paths.split(":").filter((path) => path !== "").map((path) => resolve(path))
+  const binaries =
+    paths === undefined
+      ? sharedBinaries()
+      : paths
+          .split(":")
+          .filter((path) => path !== "")
+          .map((path) => resolve(path))
   const releases = binaries.map((binary) => ({ version: versionOf(binary), binary }))
   return releases.sort((a, b) => compareVersions(a.version, b.version))
 }

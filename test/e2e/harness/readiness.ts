@@ -12,31 +12,34 @@ export type Readiness =
   /** A GET of the URL answers 200. */
   | { readonly http: string }
 
-export const tcpAccepts = (port: number, host = "127.0.0.1"): Probe => () =>
-  new Promise((resolve) => {
-    const socket = connect({ port, host })
-    const done = (ok: boolean) => {
-      socket.destroy()
-      resolve(ok)
+export const tcpAccepts =
+  (port: number, host = "127.0.0.1"): Probe =>
+  () =>
+    new Promise((resolve) => {
+      const socket = connect({ port, host })
+      const done = (ok: boolean) => {
+        socket.destroy()
+        resolve(ok)
+      }
+      socket.setTimeout(1_000, () => done(false))
+      socket.once("connect", () => done(true))
+      socket.once("error", () => done(false))
+    })
+
+export const httpOk =
+  (url: string): Probe =>
+  async () => {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+      // Drain the body so the connection is released.
+      await response.arrayBuffer()
+      return response.status === 200
+    } catch {
+      return false
     }
-    socket.setTimeout(1_000, () => done(false))
-    socket.once("connect", () => done(true))
-    socket.once("error", () => done(false))
-  })
-
-export const httpOk = (url: string): Probe => async () => {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2_000) })
-    // Drain the body so the connection is released.
-    await response.arrayBuffer()
-    return response.status === 200
-  } catch {
-    return false
   }
-}
 
-export const probeOf = (readiness: Readiness): Probe =>
-  "tcp" in readiness ? tcpAccepts(readiness.tcp) : httpOk(readiness.http)
+export const probeOf = (readiness: Readiness): Probe => ("tcp" in readiness ? tcpAccepts(readiness.tcp) : httpOk(readiness.http))
 
 export const describeReadiness = (readiness: Readiness): string =>
   "tcp" in readiness ? `TCP 127.0.0.1:${readiness.tcp} accepting` : `GET ${readiness.http} answering 200`

@@ -28,4 +28,3 @@ export const heldJson = (proxy: TestProxy, name: string): any => {
   if (resource === undefined) throw new Error(`the proxy holds no ${name}; it holds ${heldNames(proxy).join(", ")}`)
   return Resource.toJSON(resource)
 }
-

@@ -19,16 +19,12 @@ if (!Number.isInteger(port) || port <= 0 || name === "") {
 
 const mcpServer = (): McpServer => {
   const mcp = new McpServer({ name, version: "1.0.0" })
-  mcp.registerTool(
-    "whoami",
-    { description: "The NAME this server was started with: tells which upstream answered." },
-    () => ({ content: [{ type: "text", text: name }] })
-  )
-  mcp.registerTool(
-    "add",
-    { description: "a + b", inputSchema: { a: z.number(), b: z.number() } },
-    ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] })
-  )
+  mcp.registerTool("whoami", { description: "The NAME this server was started with: tells which upstream answered." }, () => ({
+    content: [{ type: "text", text: name }]
+  }))
+  mcp.registerTool("add", { description: "a + b", inputSchema: { a: z.number(), b: z.number() } }, ({ a, b }) => ({
+    content: [{ type: "text", text: String(a + b) }]
+  }))
   return mcp
 }
 

@@ -14,14 +14,7 @@ import { createRequire } from "node:module"
 import type { Server } from "node:http"
 import { randomUUID } from "node:crypto"
 import { Role, type AgentCard } from "@a2a-js/sdk"
-import {
-  AgentEvent,
-  DefaultRequestHandler,
-  InMemoryTaskStore,
-  type AgentExecutor,
-  type ExecutionEventBus,
-  type RequestContext
-} from "@a2a-js/sdk/server"
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server"
 import { agentCardHandler, jsonRpcHandler, UserBuilder } from "@a2a-js/sdk/server/express"
 
 /** The part of express we use; express ships no type declarations and @types/express is not installed. */
@@ -63,16 +56,18 @@ const card: AgentCard = {
   securityRequirements: [],
   defaultInputModes: ["text/plain"],
   defaultOutputModes: ["text/plain"],
-  skills: [{
-    id: "echo",
-    name: "echo",
-    description: "Echoes the text it receives.",
-    tags: ["test"],
-    examples: ["hello"],
-    inputModes: ["text/plain"],
-    outputModes: ["text/plain"],
-    securityRequirements: []
-  }],
+  skills: [
+    {
+      id: "echo",
+      name: "echo",
+      description: "Echoes the text it receives.",
+      tags: ["test"],
+      examples: ["hello"],
+      inputModes: ["text/plain"],
+      outputModes: ["text/plain"],
+      securityRequirements: []
+    }
+  ],
   signatures: []
 }
 
@@ -97,23 +92,24 @@ const legacyCardHandler: Middleware = (request, response, next) => {
   response.json(legacyCard)
 }
 
-const textOf = (context: RequestContext): string =>
-  context.userMessage.parts.map((part) => part.content?.$case === "text" ? part.content.value : "").join("")
+const textOf = (context: RequestContext): string => context.userMessage.parts.map((part) => (part.content?.$case === "text" ? part.content.value : "")).join("")
 
 const executor: AgentExecutor = {
   execute: async (context: RequestContext, bus: ExecutionEventBus) => {
     const text = textOf(context)
     console.log(`message: ${JSON.stringify(text)}`)
-    bus.publish(AgentEvent.message({
-      messageId: randomUUID(),
-      contextId: context.contextId,
-      taskId: "",
-      role: Role.ROLE_AGENT,
-      parts: [{ content: { $case: "text", value: `echo: ${text}` }, metadata: undefined, filename: "", mediaType: "text/plain" }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: []
-    }))
+    bus.publish(
+      AgentEvent.message({
+        messageId: randomUUID(),
+        contextId: context.contextId,
+        taskId: "",
+        role: Role.ROLE_AGENT,
+        parts: [{ content: { $case: "text", value: `echo: ${text}` }, metadata: undefined, filename: "", mediaType: "text/plain" }],
+        metadata: undefined,
+        extensions: [],
+        referenceTaskIds: []
+      })
+    )
     bus.finished()
   },
   cancelTask: async () => {}
