@@ -137,6 +137,10 @@ afterAll(async () => {
 
 describe("clients with megabyte node ids", () => {
   it("keeps and logs at most 256 characters of each node id, and stays responsive", async () => {
+    // 30 streams of 10 MB ids: kept whole, as before, 20 of them grew RSS by 168 MB; what decoding a wave
+    // costs for a moment comes and goes, and on a loaded machine reaches about 110 MB.
+    const WAVES = 6
+    const RSS_GROWTH_BOUND = 150 * MB
     const hugeId = "n".repeat(10 * MB)
     // One wave first, closed again: it makes the allocator reserve what decoding a wave needs, so
     // that the growth measured next is what the server keeps.
@@ -148,7 +152,7 @@ describe("clients with megabyte node ids", () => {
     const { logBytes, result: waited } = await logBytesDuring(async () => {
       // In waves, all kept open: what is kept per stream adds up, what decoding costs for a moment does not.
       let waited = 0
-      for (let wave = 0; wave < 4; wave++) {
+      for (let wave = 0; wave < WAVES; wave++) {
         const abusive = Array.from({ length: 5 }, () => connect({ gateway: "mcp-gateway", namespace: "default", nodeId: hugeId }))
         waited = Math.max(waited, await wellBehavedServed())
         for (const proxy of abusive) await proxy.until(() => proxy.responses.length >= 2, "a huge-id proxy's configuration", 60_000)
@@ -159,13 +163,13 @@ describe("clients with megabyte node ids", () => {
     const dump = await (await fetch(`${debugUrl}/debug/config_dump`)).text()
     const huge = (JSON.parse(dump).proxies as Array<{ nodeId: string }>).filter((p) => p.nodeId.startsWith("nnn"))
     console.log(
-      `20 streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`
+      `${WAVES * 5} streams with 10 MB node ids: RSS +${(rssGrowth / MB).toFixed(0)} MB, ${logBytes} log bytes, config_dump ${dump.length} bytes, well-behaved proxy served in ${waited} ms`
     )
-    expect(huge).toHaveLength(20)
+    expect(huge).toHaveLength(WAVES * 5)
     for (const proxy of huge) expect(proxy.nodeId).toBe(`${"n".repeat(256)}…(truncated, ${10 * MB} bytes)`)
     expect(dump.length).toBeLessThan(1 * MB)
     expect(logBytes).toBeLessThan(256 * 1024)
-    expect(rssGrowth).toBeLessThan(100 * MB)
+    expect(rssGrowth).toBeLessThan(RSS_GROWTH_BOUND)
     for (const proxy of proxies.splice(0)) proxy.close()
   }, 120_000)
 
