@@ -10,6 +10,7 @@ import { decodeObject } from "../../src/api/objects.ts"
 import { describeProblem } from "../../src/world/source.ts"
 import { MAX_FILE_BYTES, mebibytes } from "../../src/files/manifestFile.ts"
 import { directoryInput, emptyContents, MAX_TOTAL_BYTES, objectsOf, readManifests } from "../../src/files/readManifests.ts"
+import { mcpServiceYaml, objectNames, readDirectoryOnce } from "../support/manifests.ts"
 
 let dir: string
 beforeEach(() => {
@@ -17,17 +18,13 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const read = (previous = emptyContents) => Effect.runPromise(readManifests([directoryInput(dir)], previous))
-const names = (contents: Awaited<ReturnType<typeof read>>) =>
-  objectsOf(contents)
-    .objects.map((o) => `${o.kind}/${o.metadata.name}`)
-    .sort()
+const read = (previous = emptyContents) => readDirectoryOnce(dir, previous)
+const names = objectNames
 /** Problems as users read them, with the test directory's prefix left out. */
 const described = (contents: Awaited<ReturnType<typeof read>>) =>
   [...contents.problems, ...objectsOf(contents).problems].map(describeProblem).map((line) => line.replaceAll(`${relative(process.cwd(), dir)}/`, ""))
 
-const service = (name: string, port = 80) =>
-  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
+const service = mcpServiceYaml
 
 describe("YAML aliases", () => {
   it("an alias that names no anchor is a problem of its document; other files are read", async () => {

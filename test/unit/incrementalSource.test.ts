@@ -11,6 +11,7 @@ import { splitDocuments } from "../../src/files/parseManifests.ts"
 import { directoryInput, emptyContents, objectsOf, readManifests, type ManifestContents } from "../../src/files/readManifests.ts"
 import { WorldAccumulator } from "../../src/files/worldAccumulator.ts"
 import { worldFromObjects, type World } from "../../src/world/world.ts"
+import { mcpServiceYaml } from "../support/manifests.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "agentplane-incremental-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -40,8 +41,7 @@ const canonical = (world: World) =>
     Object.entries(world).map(([kind, map]) => [kind, [...(map as ReadonlyMap<string, unknown>).entries()].sort(([a], [b]) => (a < b ? -1 : 1))])
   )
 
-const service = (name: string, namespace: string, port: number) =>
-  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
+const service = (name: string, namespace: string, port: number) => mcpServiceYaml(name, port, namespace)
 
 describe("WorldAccumulator", () => {
   it("keeps the same World as a full read through random edits, removals and duplicates", async () => {

@@ -9,6 +9,7 @@ import { describeProblem, Source, type SourceUpdate } from "../../src/world/sour
 import { Readiness } from "../../src/telemetry/readiness.ts"
 import { manifestSource } from "../../src/files/manifestSource.ts"
 import { directoryInput, emptyContents, objectsOf, readManifests, REWRITE_GRACE_MS } from "../../src/files/readManifests.ts"
+import { mcpServiceYaml, objectNames, readDirectoryOnce } from "../support/manifests.ts"
 
 let dir: string
 beforeEach(() => {
@@ -16,14 +17,10 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const read = (previous = emptyContents) => Effect.runPromise(readManifests([directoryInput(dir)], previous))
-const names = (contents: Awaited<ReturnType<typeof read>>) =>
-  objectsOf(contents)
-    .objects.map((o) => `${o.kind}/${o.metadata.name}`)
-    .sort()
+const read = (previous = emptyContents) => readDirectoryOnce(dir, previous)
+const names = objectNames
 
-const service = (name: string, port: number | string) =>
-  `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ns\nspec:\n  ports:\n  - port: ${port}\n    appProtocol: kgateway.dev/mcp\n`
+const service = mcpServiceYaml
 
 describe("readManifests", () => {
   it("reads multi-document YAML files recursively, .yaml and .yml, skipping hidden folders and other kinds", async () => {
