@@ -6,6 +6,7 @@ import { createServer } from "node:net"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { parse as parseYaml } from "yaml"
+import { ANY_PORTS } from "../support/serveProcess.ts"
 
 const cli = (...args: Array<string>) => spawnSync(process.execPath, ["src/cli.ts", ...args], { encoding: "utf8" })
 const cliWithInput = (input: string, ...args: Array<string>) => spawnSync(process.execPath, ["src/cli.ts", ...args], { encoding: "utf8", input })
@@ -113,13 +114,9 @@ describe("manifests as kubectl names them", () => {
   })
 
   it("serves - (standard input, read once) beside a watched file", async () => {
-    const child = spawn(
-      process.execPath,
-      ["src/cli.ts", "serve", examples[0]!, "-", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
-      {
-        stdio: ["pipe", "pipe", "ignore"]
-      }
-    )
+    const child = spawn(process.execPath, ["src/cli.ts", "serve", examples[0]!, "-", ...ANY_PORTS], {
+      stdio: ["pipe", "pipe", "ignore"]
+    })
     child.stdin.end(readFileSync(examples[1]!, "utf8"))
     let stdout = ""
     const serving = await new Promise<string>((resolve, reject) => {
@@ -148,22 +145,7 @@ describe("manifests as kubectl names them", () => {
 
 describe("agentplane serve", () => {
   it("serves, prints the proxy environment per gateway, and shuts down cleanly on SIGTERM", async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        "src/cli.ts",
-        "serve",
-        "--from",
-        "manifests/examples",
-        "--xds-address",
-        "127.0.0.1:0",
-        "--admin-address",
-        "127.0.0.1:0",
-        "--debug-address",
-        "127.0.0.1:0"
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] }
-    )
+    const child = spawn(process.execPath, ["src/cli.ts", "serve", "--from", "manifests/examples", ...ANY_PORTS], { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk) => (stdout += chunk))
@@ -186,12 +168,7 @@ describe("agentplane serve", () => {
       "serve",
       "--from",
       "manifests/examples",
-      "--xds-address",
-      "127.0.0.1:0",
-      "--admin-address",
-      "127.0.0.1:0",
-      "--debug-address",
-      "127.0.0.1:0",
+      ...ANY_PORTS,
       "--xds-tls-cert",
       join(temp, "missing.crt"),
       "--xds-tls-key",
@@ -336,11 +313,7 @@ describe("errors on the command line", () => {
 describe("--log-format", () => {
   /** The first log line `serve` writes (a pipe: JSON by default). */
   const firstLogLine = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-    const result = await runUntil(
-      ["serve", "--from", "manifests/examples", "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0", ...args],
-      env,
-      (stderr) => stderr.includes("\n")
-    )
+    const result = await runUntil(["serve", "--from", "manifests/examples", ...ANY_PORTS, ...args], env, (stderr) => stderr.includes("\n"))
     return result.stderr.split("\n")[0]!
   }
 

@@ -8,6 +8,7 @@ import { writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ANY_PORTS, listenerUrl } from "../support/serveProcess.ts"
 
 /** The bound the liveness probe of the Deployment allows with room to spare (its timeout is 1 s). */
 const HEALTHZ_BOUND_MS = 100
@@ -55,16 +56,12 @@ const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pi
 beforeAll(async () => {
   mkdirSync(outside)
   cpSync("manifests/examples", dir, { recursive: true })
-  child = spawn(
-    process.execPath,
-    ["src/cli.ts", "serve", dir, "--xds-address", "127.0.0.1:0", "--admin-address", "127.0.0.1:0", "--debug-address", "127.0.0.1:0"],
-    {
-      stdio: ["ignore", "ignore", "pipe"]
-    }
-  )
+  child = spawn(process.execPath, ["src/cli.ts", "serve", dir, ...ANY_PORTS], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-  admin = await until("the admin address", async () => /admin server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
-  debug = await until("the debug address", async () => /debug server listening on (http:\/\/[\d.]+:\d+)/.exec(stderr)?.[1])
+  admin = await until("the admin address", async () => listenerUrl(stderr, "admin"))
+  debug = await until("the debug address", async () => listenerUrl(stderr, "debug"))
   await until("ready", async () => (await fetch(`${admin}/readyz`)).ok || undefined)
   // Liveness, probed throughout every fault below.
   void (async () => {

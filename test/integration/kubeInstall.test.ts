@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
 import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
 import { TestProxy } from "../support/xdsClient.ts"
+import { ANY_PORTS } from "../support/serveProcess.ts"
 
 const NAMESPACE = "agentplane-system"
 const LEASE = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/agentplane`
@@ -50,12 +51,7 @@ const startInstance = (name: string) => {
       NAMESPACE,
       "--lease-duration",
       String(LEASE_SECONDS),
-      "--xds-address",
-      "127.0.0.1:0",
-      "--admin-address",
-      "127.0.0.1:0",
-      "--debug-address",
-      "127.0.0.1:0"
+      ...ANY_PORTS
     ],
     { env: { ...process.env, POD_NAME: name, POD_NAMESPACE: NAMESPACE }, stdio: ["ignore", "pipe", "pipe"] }
   )

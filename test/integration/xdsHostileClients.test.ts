@@ -17,6 +17,7 @@ import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import { RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
 import { proxyNode, TestProxy } from "../support/xdsClient.ts"
+import { ANY_PORTS, listenerUrl } from "../support/serveProcess.ts"
 
 /** How long a well-behaved proxy may wait for its configuration while others misbehave (it takes ~50 ms idle). */
 const RESPONSIVE_MS = 5_000
@@ -91,38 +92,22 @@ const logBytesDuring = async <A>(body: () => Promise<A>): Promise<{ readonly res
 }
 
 beforeAll(async () => {
-  child = spawn(
-    process.execPath,
-    [
-      "--max-semi-space-size=4",
-      "src/cli.ts",
-      "serve",
-      "--from",
-      "manifests/examples",
-      "--xds-address",
-      "127.0.0.1:0",
-      "--admin-address",
-      "127.0.0.1:0",
-      "--debug-address",
-      "127.0.0.1:0",
-      "--log-format",
-      "json"
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] }
-  )
+  child = spawn(process.execPath, ["--max-semi-space-size=4", "src/cli.ts", "serve", "--from", "manifests/examples", ...ANY_PORTS, "--log-format", "json"], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
   child.stderr!.on("data", (chunk: Buffer) => {
     stderrBytes += chunk.length
     // Keep the text only while it is small: the old server wrote tens of megabytes.
     if (stderr.length < 4 * MB) stderr += chunk.toString("utf8")
   })
   const deadline = Date.now() + 30_000
-  while (!(/xDS server listening on [^ ]+:(\d+)/.test(stderr) && /debug server listening on (http:\/\/[^ "\\]+)/.test(stderr))) {
+  while (!(/xDS server listening on [^ ]+:(\d+)/.test(stderr) && listenerUrl(stderr, "debug") !== undefined)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agentplane did not start:\n${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   xdsAddress = `127.0.0.1:${/xDS server listening on [^ ]+:(\d+)/.exec(stderr)![1]}`
-  adminUrl = /admin server listening on (http:\/\/[^ "\\]+)/.exec(stderr)![1]!
-  debugUrl = /debug server listening on (http:\/\/[^ "\\]+)/.exec(stderr)![1]!
+  adminUrl = listenerUrl(stderr, "admin")!
+  debugUrl = listenerUrl(stderr, "debug")!
   await wellBehavedServed()
 }, 60_000)
 
