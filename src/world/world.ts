@@ -5,6 +5,7 @@ import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
 import type { GatewayParameters } from "../api/gatewayParameters.ts"
 import { keyOf } from "../api/meta.ts"
 import type { InputObject } from "../api/objects.ts"
+import { noJwksKeySets, type JwksKeySets } from "./jwksKeySets.ts"
 import { ServicesByNamespace } from "./servicesByNamespace.ts"
 
 export interface World {
@@ -17,6 +18,8 @@ export interface World {
   readonly services: ServicesByNamespace
   /** by name (cluster-scoped) */
   readonly namespaces: ReadonlyMap<string, Namespace>
+  /** Remote JWKS fetched for policies, by request key (not an object kind: the JWKS fetcher adds them). */
+  readonly jwksKeySets: JwksKeySets
 }
 
 export const emptyWorld: World = {
@@ -24,7 +27,8 @@ export const emptyWorld: World = {
   gateways: new Map(),
   gatewayParameters: new Map(),
   services: ServicesByNamespace.from([]),
-  namespaces: new Map()
+  namespaces: new Map(),
+  jwksKeySets: noJwksKeySets
 }
 
 /** Identity of an object inside a World, as `Kind/namespace/name` or `Kind/name`. */
@@ -57,5 +61,5 @@ export const worldFromObjects = (objects: Iterable<InputObject>): World => {
         break
     }
   }
-  return { gatewayClasses, gateways, gatewayParameters, services: ServicesByNamespace.from(services), namespaces }
+  return { gatewayClasses, gateways, gatewayParameters, services: ServicesByNamespace.from(services), namespaces, jwksKeySets: noJwksKeySets }
 }
