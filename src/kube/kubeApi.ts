@@ -30,13 +30,23 @@ export type RequestBody =
   | { readonly contentType: "application/json" | "application/merge-patch+json"; readonly json: unknown }
   | { readonly contentType: "application/apply-patch+yaml"; readonly json: unknown }
 
+export type KubeMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+export type KubeRequest = <A = unknown>(method: KubeMethod, path: string, body?: RequestBody) => Effect.Effect<A, KubeApiError>
+
 export class KubeApi extends Context.Service<
   KubeApi,
   {
     readonly config: KubeConfig
-    readonly request: <A = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) => Effect.Effect<A, KubeApiError>
+    readonly request: KubeRequest
   }
 >()("agentplane/kube/KubeApi") {
+  /**
+   * Tests: requests answered by `request` (an in-memory API, a table of answers). The KubeConfig
+   * points nowhere; only informers read it, and they need the real server.
+   */
+  static readonly layerTest = (request: KubeRequest) => Layer.succeed(KubeApi, KubeApi.of({ config: new KubeConfig(), request }))
+
   /** From a kubeconfig file, `$KUBECONFIG`, or the in-cluster service account. */
   static readonly layer = (kubeconfig: string | undefined) =>
     Layer.effect(
@@ -63,7 +73,7 @@ export class KubeApi extends Context.Service<
           Effect.sync(() => kubeConnections(config)),
           (connections) => Effect.promise(() => connections.close())
         )
-        const request = <A>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: RequestBody) =>
+        const request = <A>(method: KubeMethod, path: string, body?: RequestBody) =>
           Effect.tryPromise({
             try: (signal) =>
               connections.use(async (connection) => {

@@ -14,23 +14,17 @@ const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toStr
 
 /** A KubeApi that answers TokenReviews from a table of tokens (which a test may change), and counts them. */
 const fakeApi = (accounts: Record<string, string>, calls: Array<string>, down = { value: false }) =>
-  Layer.succeed(
-    KubeApi,
-    KubeApi.of({
-      config: undefined as never,
-      request: <A>(method: string, path: string, body?: { json: unknown }) => {
-        const token = (body!.json as { spec: { token: string } }).spec.token
-        calls.push(token)
-        if (down.value) return Effect.fail(new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: "connection refused" }))
-        const username = accounts[token]
-        return Effect.succeed(
-          (username === undefined
-            ? { status: { user: {}, error: "invalid bearer token" } }
-            : { status: { authenticated: true, user: { username }, audiences: ["agentgateway"] } }) as A
-        )
-      }
-    })
-  )
+  KubeApi.layerTest(<A>(method: string, path: string, body?: { json: unknown }) => {
+    const token = (body!.json as { spec: { token: string } }).spec.token
+    calls.push(token)
+    if (down.value) return Effect.fail(new KubeApiError({ method, path, status: 0, reason: "Unreachable", message: "connection refused" }))
+    const username = accounts[token]
+    return Effect.succeed(
+      (username === undefined
+        ? { status: { user: {}, error: "invalid bearer token" } }
+        : { status: { authenticated: true, user: { username }, audiences: ["agentgateway"] } }) as A
+    )
+  })
 
 const authorize = (token: string | undefined, gateway: string, peer = "10.0.0.1:40000") =>
   Effect.gen(function* () {
