@@ -1,12 +1,14 @@
 // An in-memory Kubernetes API for unit tests of the modules that talk to one
 // (leader election, status writing, deployer): objects by path, resourceVersions
 // that make a stale PUT conflict, and a switch that makes the server unreachable.
-// Only what those modules use; anything else answers 405 so a test notices.
+// Server-side apply replaces the object whole (one field manager is all these
+// modules use). Only what those modules use; anything else answers 405 so a
+// test notices.
 import { Effect } from "effect"
 import { KubeApi, KubeApiError, type KubeMethod, type RequestBody } from "../../src/kube/kubeApi.ts"
 
 interface Stored {
-  readonly metadata: { readonly name: string; readonly resourceVersion?: string; readonly [field: string]: unknown }
+  readonly metadata: { readonly name: string; readonly resourceVersion?: string; readonly uid?: string; readonly [field: string]: unknown }
   readonly [field: string]: unknown
 }
 
@@ -16,6 +18,8 @@ export interface MemoryKubeApi {
   readonly get: (path: string) => Stored | undefined
   /** Stores an object as another client would (a new resourceVersion). */
   readonly put: (path: string, object: Stored) => void
+  /** Paths of the objects held, sorted. */
+  readonly paths: () => ReadonlyArray<string>
   /** Every request so far, as `METHOD path`. */
   readonly requests: Array<string>
   /** While true, every request fails as if the server could not be reached. */
@@ -30,9 +34,11 @@ export const memoryKubeApi = (): MemoryKubeApi => {
   let version = 0
   let down = false
 
+  /** A new resourceVersion; the uid of the object it replaces, or a new one. */
   const store = (path: string, object: Stored): Stored => {
     version += 1
-    const stored = { ...clone(object), metadata: { ...object.metadata, resourceVersion: String(version) } }
+    const uid = objects.get(path)?.metadata.uid ?? `uid-${version}`
+    const stored = { ...clone(object), metadata: { ...object.metadata, resourceVersion: String(version), uid } }
     objects.set(path, stored)
     return clone(stored)
   }
@@ -63,11 +69,21 @@ export const memoryKubeApi = (): MemoryKubeApi => {
           }
           return Effect.succeed(store(path, sent!) as A)
         }
-        case "DELETE":
-          return objects.delete(path) ? Effect.succeed(undefined as A) : refuse(method, path, 404, "NotFound", `${path} not found`)
-        default:
-          return refuse(method, path, 405, "MethodNotAllowed", `the in-memory API does not answer ${method}`)
+        case "PATCH": {
+          const [at, query] = path.split("?") as [string, string | undefined]
+          if (body?.contentType !== "application/apply-patch+yaml" || !query?.includes("fieldManager=")) break
+          return Effect.succeed(store(at, sent!) as A)
+        }
+        case "DELETE": {
+          const found = objects.get(path)
+          if (found === undefined) return refuse(method, path, 404, "NotFound", `${path} not found`)
+          const uid = (sent as { preconditions?: { uid?: string } } | undefined)?.preconditions?.uid
+          if (uid !== undefined && uid !== found.metadata.uid) return refuse(method, path, 409, "Conflict", `precondition failed: uid ${uid}`)
+          objects.delete(path)
+          return Effect.succeed(undefined as A)
+        }
       }
+      return refuse(method, path, 405, "MethodNotAllowed", `the in-memory API does not answer ${method} ${path}`)
     })
 
   return {
@@ -79,6 +95,7 @@ export const memoryKubeApi = (): MemoryKubeApi => {
     put: (path, object) => {
       store(path, object)
     },
+    paths: () => [...objects.keys()].sort(),
     requests,
     setDown: (value) => {
       down = value
