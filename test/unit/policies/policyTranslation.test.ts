@@ -148,6 +148,12 @@ describe("credentials in render output", () => {
     expect(dump.split(REDACTED).length - 1).toBe(3)
   })
 
+  it("one Gateway's dump holds the statuses of the policies attached to it", () => {
+    const dump = configDump({ snapshot, statuses: translation.statuses, problems: [] }, "ns/gw")
+    expect(dump.statuses.map((s) => `${s.kind}/${s.name}`)).toEqual(["AgentgatewayPolicy/basic", "AgentgatewayPolicy/creds", "Gateway/gw"])
+    expect(configDump({ snapshot, statuses: translation.statuses, problems: [] }, "ns/other").statuses).toEqual([])
+  })
+
   it("leave resources without credentials as they are", () => {
     const listener = translation.gateways.get("ns/gw")!.find((r) => r.name.startsWith("listener/"))!.resource
     expect(redactSecrets(listener)).toBe(listener)
