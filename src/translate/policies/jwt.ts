@@ -29,18 +29,31 @@ const PROVIDERS = {
 
 const FIELD = "spec.traffic.jwtAuthentication"
 
-/** The inline JWKS must be a key set, or the proxy refuses (1.2) or drops (1.4) the provider. */
-const inlineProblem = (field: string, inline: string): string | undefined => {
+/** Key types and curves the proxy loads; any other key makes 1.2 refuse the policy and 1.4 drop the provider. */
+const SUPPORTED_KEYS: Readonly<Record<string, ReadonlyArray<string> | undefined>> = { RSA: undefined, EC: ["P-256", "P-384"], OKP: ["Ed25519"] }
+
+/** Why a JWKS document (inline or fetched) would not load in the proxy, or undefined. */
+export const jwksProblem = (jwks: string): string | undefined => {
   let parsed: unknown
   try {
-    parsed = JSON.parse(inline)
+    parsed = JSON.parse(jwks)
   } catch {
-    return `${field}: is not JSON; give a JWKS document such as {"keys":[…]}`
+    return `is not JSON; give a JWKS document such as {"keys":[…]}`
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys
-  if (!Array.isArray(keys)) return `${field}: is not a JWKS document; give {"keys":[…]}`
-  const index = keys.findIndex((key) => typeof key !== "object" || key === null || typeof (key as { kid?: unknown }).kid !== "string")
-  return index === -1 ? undefined : `${field}: keys[${index}] has no kid; every key needs a kid (tokens name their key by it)`
+  if (!Array.isArray(keys)) return `is not a JWKS document; give {"keys":[…]}`
+  for (const [index, key] of keys.entries()) {
+    const jwk = (typeof key === "object" && key !== null ? key : {}) as { kid?: unknown; kty?: unknown; crv?: unknown }
+    if (typeof jwk.kid !== "string") return `keys[${index}] has no kid; every key needs a kid (tokens name their key by it)`
+    const kty = typeof jwk.kty === "string" ? jwk.kty : ""
+    if (!Object.hasOwn(SUPPORTED_KEYS, kty))
+      return `keys[${index}] (kid ${jwk.kid}) has key type ${JSON.stringify(kty)}; the proxy loads RSA, EC (P-256, P-384) and OKP (Ed25519) keys`
+    const curves = SUPPORTED_KEYS[kty]
+    if (curves !== undefined && !curves.includes(String(jwk.crv))) {
+      return `keys[${index}] (kid ${jwk.kid}, kty ${kty}) is on curve ${JSON.stringify(jwk.crv)}; the proxy loads ${kty} keys on ${curves.join(", ")}`
+    }
+  }
+  return undefined
 }
 
 export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): TrafficPolicySpec_JWT => {
@@ -49,7 +62,8 @@ export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): Traffic
     const field = `${FIELD}.providers[${index}].jwks`
     const base = { issuer: provider.issuer, audiences: [...(provider.audiences ?? [])], jwtValidationOptions: undefined }
     if (provider.jwks.inline !== undefined) {
-      context.findings.refuse(inlineProblem(`${field}.inline`, provider.jwks.inline))
+      const problem = jwksProblem(provider.jwks.inline)
+      context.findings.refuse(problem === undefined ? undefined : `${field}.inline: ${problem}`)
       providers.push({ ...base, inline: provider.jwks.inline })
       return
     }
@@ -62,6 +76,8 @@ export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): Traffic
         `provider ${provider.issuer} is left out: its key set from ${resolved.url} is not available yet (${keySet?.error ?? "not fetched yet"}); tokens it issued are rejected until it is`
       )
     }
+    const problem = jwksProblem(keySet.jwks)
+    if (problem !== undefined) return context.findings.gap(`provider ${provider.issuer} is left out: the key set fetched from ${resolved.url} ${problem}`)
     providers.push({ ...base, inline: keySet.jwks })
   })
   const location = authorizationLocation(jwt.location)

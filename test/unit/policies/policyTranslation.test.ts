@@ -98,6 +98,16 @@ describe("remote JWKS", () => {
     expect(jwtOf(fetched).providers).toEqual([{ issuer: "https://idp", audiences: [], inline: jwks, jwtValidationOptions: undefined }])
     expect(policyStatusOf(translate(fetched, defaultTranslateOptions).statuses, "p1")).toMatchObject({ status: "True", reason: "Valid" })
   })
+
+  it("are left out when what was fetched would not load in the proxy, and the status says why", () => {
+    const key = jwksRequestKey("http://localhost:8443/keys")
+    const unusable = { ...world, jwksKeySets: new Map([[key, { jwks: '{"keys":[{"kty":"oct","kid":"hmac","k":"c2VjcmV0"}]}' }]]) }
+    expect(jwtOf(unusable).providers).toEqual([])
+    const partial = policyStatusOf(translate(unusable, defaultTranslateOptions).statuses, "p1")
+    expect(partial).toMatchObject({ status: "True", reason: "PartiallyValid" })
+    expect(partial.message).toContain('keys[0] (kid hmac) has key type "oct"')
+    expect(partial.message).not.toContain("c2VjcmV0")
+  })
 })
 
 describe("CEL checking", () => {
