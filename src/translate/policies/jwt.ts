@@ -9,6 +9,7 @@ import {
   type TrafficPolicySpec_JWT_Provider
 } from "../../gen/agentgateway/resource.ts"
 import type { PolicyContext } from "./context.ts"
+import { jwksProblem, usableJwks } from "./jwks.ts"
 import { authorizationLocation } from "./location.ts"
 import { resolveRemoteJwks } from "./remoteJwks.ts"
 
@@ -28,33 +29,6 @@ const PROVIDERS = {
 } as const
 
 const FIELD = "spec.traffic.jwtAuthentication"
-
-/** Key types and curves the proxy loads; any other key makes 1.2 refuse the policy and 1.4 drop the provider. */
-const SUPPORTED_KEYS: Readonly<Record<string, ReadonlyArray<string> | undefined>> = { RSA: undefined, EC: ["P-256", "P-384"], OKP: ["Ed25519"] }
-
-/** Why a JWKS document (inline or fetched) would not load in the proxy, or undefined. */
-export const jwksProblem = (jwks: string): string | undefined => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(jwks)
-  } catch {
-    return `is not JSON; give a JWKS document such as {"keys":[…]}`
-  }
-  const keys = (parsed as { keys?: unknown } | null)?.keys
-  if (!Array.isArray(keys)) return `is not a JWKS document; give {"keys":[…]}`
-  for (const [index, key] of keys.entries()) {
-    const jwk = (typeof key === "object" && key !== null ? key : {}) as { kid?: unknown; kty?: unknown; crv?: unknown }
-    if (typeof jwk.kid !== "string") return `keys[${index}] has no kid; every key needs a kid (tokens name their key by it)`
-    const kty = typeof jwk.kty === "string" ? jwk.kty : ""
-    if (!Object.hasOwn(SUPPORTED_KEYS, kty))
-      return `keys[${index}] (kid ${jwk.kid}) has key type ${JSON.stringify(kty)}; the proxy loads RSA, EC (P-256, P-384) and OKP (Ed25519) keys`
-    const curves = SUPPORTED_KEYS[kty]
-    if (curves !== undefined && !curves.includes(String(jwk.crv))) {
-      return `keys[${index}] (kid ${jwk.kid}, kty ${kty}) is on curve ${JSON.stringify(jwk.crv)}; the proxy loads ${kty} keys on ${curves.join(", ")}`
-    }
-  }
-  return undefined
-}
 
 export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): TrafficPolicySpec_JWT => {
   const providers: Array<TrafficPolicySpec_JWT_Provider> = []
@@ -76,9 +50,11 @@ export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): Traffic
         `provider ${provider.issuer} is left out: its key set from ${resolved.url} is not available yet (${keySet?.error ?? "not fetched yet"}); tokens it issued are rejected until it is`
       )
     }
-    const problem = jwksProblem(keySet.jwks)
-    if (problem !== undefined) return context.findings.gap(`provider ${provider.issuer} is left out: the key set fetched from ${resolved.url} ${problem}`)
-    providers.push({ ...base, inline: keySet.jwks })
+    const usable = usableJwks(keySet.jwks)
+    if ("problem" in usable) return context.findings.gap(`provider ${provider.issuer} is left out: the key set fetched from ${resolved.url} ${usable.problem}`)
+    for (const dropped of usable.dropped)
+      context.findings.gap(`provider ${provider.issuer}: the key set fetched from ${resolved.url} is sent without ${dropped}`)
+    providers.push({ ...base, inline: usable.jwks })
   })
   const location = authorizationLocation(jwt.location)
   return {

@@ -107,6 +107,11 @@ describe("remote JWKS", () => {
     expect(partial).toMatchObject({ status: "True", reason: "PartiallyValid" })
     expect(partial.message).toContain('keys[0] (kid hmac) has key type "oct"')
     expect(partial.message).not.toContain("c2VjcmV0")
+    // Keys the proxy can load are kept; only the others are left out.
+    const good = { kty: "OKP", crv: "Ed25519", kid: "ed", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }
+    const mixed = { ...world, jwksKeySets: new Map([[key, { jwks: JSON.stringify({ keys: [{ kty: "oct", kid: "hmac", k: "c2VjcmV0" }, good] }) }]]) }
+    expect(jwtOf(mixed).providers.map((p) => JSON.parse(p.inline))).toEqual([{ keys: [good] }])
+    expect(policyStatusOf(translate(mixed, defaultTranslateOptions).statuses, "p1").message).toContain("is sent without keys[0] (kid hmac)")
   })
 })
 
