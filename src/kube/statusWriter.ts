@@ -7,7 +7,7 @@ import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../world/source.ts"
 import { capMessage, MESSAGE_BUDGET } from "../translate/conditionMessages.ts"
 import type { Condition } from "../translate/conditions.ts"
-import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
+import { gatewayKeyOf, type ConditionsStatus, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import type { World } from "../world/world.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
@@ -58,7 +58,7 @@ interface Computed {
 
 /** Programmed is Pending only because connected proxies have not acknowledged the newest push yet. */
 const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): boolean =>
-  own.length > 0 && status.status.conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
+  own.length > 0 && "conditions" in status.status && status.status.conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -177,7 +177,7 @@ export const statusWriter = (controllerName: string) =>
             const merged =
               status.kind === "Gateway" && "listeners" in status.status
                 ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
-                : mergeClassStatus(live.status, status.status, now)
+                : mergeClassStatus(live.status, status.status as ConditionsStatus, now)
             if (canonical(merged) === canonical(live.status ?? {})) {
               remember(path, signature)
               return
