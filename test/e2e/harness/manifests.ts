@@ -97,6 +97,12 @@ export class ManifestDir {
     return this
   }
 
+  /** Any other object (a policy), as `file`. */
+  writeObject(file: string, object: unknown): this {
+    this.write(file, object)
+    return this
+  }
+
   removeService(service: Pick<ServiceSpec, "name" | "namespace">): this {
     unlinkSync(join(this.path, serviceFile(service)))
     return this
