@@ -89,8 +89,8 @@ export class JwksFetcher extends Context.Service<
               const previous = (yield* SubscriptionRef.get(state)).get(request.key)
               if (result._tag === "Success") {
                 yield* metrics.jwksFetched("success")
-                yield* setEntry(request.key, { jwks: result.success.jwks, fetchedAt: new Date(now).toISOString() })
                 if (failures > 0) yield* Effect.logInfo(`JWKS ${url}: fetched ${result.success.keys} key(s) again after ${failures} failed attempt(s)`)
+                yield* setEntry(request.key, { jwks: result.success.jwks, fetchedAt: new Date(now).toISOString() })
                 failures = 0
                 lastError = undefined
                 next = now + refresh
@@ -99,7 +99,6 @@ export class JwksFetcher extends Context.Service<
                 failures += 1
                 const delay = jwksBackoffMs(failures)
                 yield* metrics.jwksFetched("failure")
-                yield* setEntry(request.key, { ...(previous?.jwks === undefined ? {} : { jwks: previous.jwks, fetchedAt: previous.fetchedAt! }), error })
                 // One line when fetching starts failing or fails differently, not one per retry.
                 if (error !== lastError) {
                   yield* Effect.logWarning(
@@ -108,6 +107,7 @@ export class JwksFetcher extends Context.Service<
                     }`
                   )
                 }
+                yield* setEntry(request.key, { ...(previous?.jwks === undefined ? {} : { jwks: previous.jwks, fetchedAt: previous.fetchedAt! }), error })
                 lastError = error
                 next = now + delay
               }

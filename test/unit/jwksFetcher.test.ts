@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option, Stream } from "effect"
+import { Effect, Layer, Logger, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { exportJWK, generateKeyPair } from "jose"
 import { jwksFromValue } from "../../src/jwks/jwksDocument.ts"
@@ -125,8 +125,9 @@ describe("JWKS fetcher", () => {
     }).pipe(withFetcher(5_000), Effect.scoped)
   )
 
-  it.effect("retries a failure after 200 ms, 400 ms, … capped at 15 s, keeping the last good keys; then recovers", () =>
-    Effect.gen(function* () {
+  it.effect("retries a failure after 200 ms, 400 ms, … capped at 15 s, keeping the last good keys; then recovers, logging each once", () => {
+    const logs: Array<string> = []
+    return Effect.gen(function* () {
       assert.deepStrictEqual([1, 2, 3, 4, 7, 8, 9, 30].map(jwksBackoffMs), [200, 400, 800, 1600, 12_800, 15_000, 15_000, 15_000])
       const idp = yield* identityProvider
       idp.answer(json({ keys: [yield* publicJwk("good")] }))
@@ -156,8 +157,17 @@ describe("JWKS fetcher", () => {
       yield* TestClock.adjust(15_000)
       const recovered = yield* keySetWhere((sets) => kids(sets.get("k")?.jwks).includes("back"))
       assert.isUndefined(recovered.get("k")?.error)
-    }).pipe(withFetcher(), Effect.scoped)
-  )
+
+      // One line when failing starts and one on recovery, with the URL; never the keys.
+      assert.deepStrictEqual(
+        logs.filter((line) => line.startsWith("JWKS ")),
+        [
+          `JWKS ${idp.url}: fetch failed: the identity provider answered HTTP 503 (expected 200); retrying with backoff (200 ms, up to 15 s), still serving the keys fetched at 1970-01-01T00:00:00.000Z`,
+          `JWKS ${idp.url}: fetched 1 key(s) again after 10 failed attempt(s)`
+        ]
+      )
+    }).pipe(withFetcher(), Effect.provide(Logger.layer([Logger.make((options) => void logs.push(String(options.message)))])), Effect.scoped)
+  })
 
   it.effect("a key set the proxy would refuse, an oversized body and a timeout are failures that say why", () =>
     Effect.gen(function* () {
