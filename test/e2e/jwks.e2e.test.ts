@@ -50,13 +50,13 @@ const startScenario = async (): Promise<Scenario> => {
     .writeGatewayClass()
     .writeGateway({ name: GATEWAY, namespace: NS, listeners: [{ name: "mcp", port: listenerPort, protocol: "kgateway.dev/mcp" }] })
     .writeService({ name: "own", namespace: NS, ports: [{ name: "mcp", port: own.port, appProtocol: "kgateway.dev/mcp" }] })
-    .writeObject("service-idp.yaml", {
+    .writeObject({
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "idp", namespace: NS },
       spec: { type: "ExternalName", externalName: "localhost", ports: [{ name: "http", port: idp.port }] }
     })
-    .writeObject("policy-jwt.yaml", {
+    .writeObject({
       apiVersion: "agentgateway.dev/v1alpha1",
       kind: "AgentgatewayPolicy",
       metadata: { name: "jwt", namespace: NS },

@@ -97,9 +97,9 @@ export class ManifestDir {
     return this
   }
 
-  /** Any other object (a policy), as `file`. */
-  writeObject(file: string, object: unknown): this {
-    this.write(file, object)
+  /** Any other object (a policy, a Secret), in a file of its own named after its kind and name. */
+  writeObject(object: { readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string } }): this {
+    this.write(`${object.kind.toLowerCase()}-${object.metadata.namespace ?? "default"}-${object.metadata.name}.yaml`, object)
     return this
   }
 
