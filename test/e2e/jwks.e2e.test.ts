@@ -42,6 +42,35 @@ interface Scenario {
 }
 const scenarios: Array<Scenario> = []
 
+/** The identity provider's Service: how agentplane finds the JWKS endpoint (not an MCP target). */
+const idpService = (port: number) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name: "idp", namespace: NS },
+  spec: { type: "ExternalName", externalName: "localhost", ports: [{ name: "http", port }] }
+})
+
+const jwtPolicy = (idpPort: number) => ({
+  apiVersion: "agentgateway.dev/v1alpha1",
+  kind: "AgentgatewayPolicy",
+  metadata: { name: "jwt", namespace: NS },
+  spec: {
+    targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: GATEWAY }],
+    traffic: {
+      jwtAuthentication: {
+        mode: "Strict",
+        providers: [
+          {
+            issuer: ISSUER,
+            audiences: [AUDIENCE],
+            jwks: { remote: { backendRef: { name: "idp", port: idpPort }, jwksPath: JWKS_PATH, cacheDuration: "5m" } }
+          }
+        ]
+      }
+    }
+  }
+})
+
 /** A Gateway in front of our MCP server, secured by a Strict JWT policy whose keys the (down) identity provider serves. */
 const startScenario = async (): Promise<Scenario> => {
   const idp = await startIdentityProvider(JWKS_PATH)
@@ -50,32 +79,8 @@ const startScenario = async (): Promise<Scenario> => {
     .writeGatewayClass()
     .writeGateway({ name: GATEWAY, namespace: NS, listeners: [{ name: "mcp", port: listenerPort, protocol: "kgateway.dev/mcp" }] })
     .writeService({ name: "own", namespace: NS, ports: [{ name: "mcp", port: own.port, appProtocol: "kgateway.dev/mcp" }] })
-    .writeObject({
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "idp", namespace: NS },
-      spec: { type: "ExternalName", externalName: "localhost", ports: [{ name: "http", port: idp.port }] }
-    })
-    .writeObject({
-      apiVersion: "agentgateway.dev/v1alpha1",
-      kind: "AgentgatewayPolicy",
-      metadata: { name: "jwt", namespace: NS },
-      spec: {
-        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: GATEWAY }],
-        traffic: {
-          jwtAuthentication: {
-            mode: "Strict",
-            providers: [
-              {
-                issuer: ISSUER,
-                audiences: [AUDIENCE],
-                jwks: { remote: { backendRef: { name: "idp", port: idp.port }, jwksPath: JWKS_PATH, cacheDuration: "5m" } }
-              }
-            ]
-          }
-        }
-      }
-    })
+    .writeObject(idpService(idp.port))
+    .writeObject(jwtPolicy(idp.port))
   const agentplane = await startAgentplane(dir.path, ["--jwks-max-refresh", REFRESH])
   const scenario = { idp, dir, agentplane, listenerPort }
   scenarios.push(scenario)
@@ -217,7 +222,7 @@ describeThroughProxies("remote JWKS", (release) => {
       (names) => names.includes(`own.${NS}_whoami`),
       { what: "the tools with a valid token", timeoutMs: 25_000 }
     )
-    expect(listed).toEqual([`own.${NS}_add`, `own.${NS}_whoami`])
+    expect(listed).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
     await expectAcceptedAgain(scenario.agentplane)
   }, 60_000)
 
@@ -240,7 +245,7 @@ describeThroughProxies("remote JWKS", (release) => {
       { what: "the rotated key's token accepted", timeoutMs: 10_000, intervalMs: 100 }
     )
     expect(Date.now() - started).toBeLessThan(2_000 + 2_000)
-    expect(await tools(token)).toEqual([`own.${NS}_add`, `own.${NS}_whoami`])
+    expect(await tools(token)).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
     expect(await initializeStatus(await first.token({ iss: ISSUER, aud: AUDIENCE }))).toBe(401)
   })
 
