@@ -233,6 +233,10 @@ export const jwksStore = (namespace: string) =>
             }
           }
           for (const key of [...written.keys()]) if (!byKey.has(key)) written.delete(key)
+          const errors = yield* SubscriptionRef.get(writeErrors)
+          if ([...errors.keys()].some((key) => !byKey.has(key))) {
+            yield* SubscriptionRef.set(writeErrors, new Map([...errors].filter(([key]) => byKey.has(key))))
+          }
         })
       yield* fetcher.keySets.pipe(
         Stream.runForEach((keySets) => store(keySets).pipe(Effect.catchCause((cause) => Effect.logError("storing JWKS key sets failed", cause)))),
