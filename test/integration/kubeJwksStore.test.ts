@@ -3,7 +3,7 @@
 // replica reads them, so all see identical bytes; a replica that starts
 // while the identity provider is down serves the stored keys; the leader
 // deletes a ConfigMap no request needs, and ignores (then sweeps) one it
-// cannot use.
+// cannot use. `serve` in a cluster runs the store: it sweeps orphans at start.
 import { createServer, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { exportJWK, generateKeyPair } from "jose"
@@ -17,7 +17,8 @@ import { LeaderElection } from "../../src/kube/leaderElection.ts"
 import { Metrics } from "../../src/telemetry/metrics.ts"
 import type { JwksKeySets, JwksRequest } from "../../src/world/jwksKeySets.ts"
 import { type Cluster, startCluster } from "../harness/kube/cluster.ts"
-import { eventually, type Kube, kubeClient } from "../support/kube.ts"
+import { eventually, installCrd, type Kube, kubeClient, readYaml } from "../support/kube.ts"
+import { type KubeAgentplane, startKubeAgentplane } from "../support/kubeAgentplane.ts"
 
 const NAMESPACE = "jwks-home"
 const CONFIGMAPS = `/api/v1/namespaces/${NAMESPACE}/configmaps`
@@ -28,6 +29,7 @@ let idp: Server
 let idpUrl = ""
 let answer: (response: ServerResponse) => void = (response) => response.writeHead(503).end()
 const replicas: Array<ManagedRuntime.ManagedRuntime<JwksKeys | JwksFetcher | LeaderElection, unknown>> = []
+let served: KubeAgentplane | undefined
 
 const replica = (identity: string) => {
   const runtime = ManagedRuntime.make(
@@ -62,12 +64,15 @@ beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
   await kube.must("POST", "/api/v1/namespaces", { metadata: { name: NAMESPACE } })
+  // serve watches GatewayParameters too, and translates nothing before every watch has listed.
+  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
   idp = createServer((_request, response) => answer(response))
   await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve))
   idpUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/.well-known/jwks.json`
 }, 45 * 60_000)
 
 afterAll(async () => {
+  await served?.runtime.dispose()
   for (const runtime of replicas) await runtime.dispose().catch(() => undefined)
   idp?.closeAllConnections()
   idp?.close()
@@ -148,4 +153,27 @@ describe("JWKS store in a cluster", () => {
     await eventually(async () => ((await kube.call("GET", `${CONFIGMAPS}/${name}`)).status === 404 ? true : undefined), "the ConfigMap deleted")
     await keySetsWhere(restarted, (sets) => !sets.has(request.key))
   }, 120_000)
+
+  it("serve in a cluster runs the store: the leader deletes key sets no policy needs, left from before its start", async () => {
+    // A key set stored for a policy that is gone (agentplane serves the Lease's namespace, "default" here).
+    const orphan: JwksRequest = { key: "gone", url: "http://idp.example/jwks", refreshMs: 300_000 }
+    await kube.must("POST", "/api/v1/namespaces/default/configmaps", {
+      metadata: { name: jwksStoreName(orphan.key), labels: { "app.kubernetes.io/component": "jwks-store" } },
+      data: {
+        [JWKS_STORE_DATA_KEY]: JSON.stringify({
+          requestKey: orphan.key,
+          url: orphan.url,
+          fetchedAt: "2026-01-01T00:00:00Z",
+          jwks: { keys: [{ kty: "OKP", crv: "Ed25519", kid: "old", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] }
+        })
+      }
+    })
+    await kube.must("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "unrelated", labels: { "app.kubernetes.io/component": "other" } } })
+    served = await startKubeAgentplane(cluster, { identity: "serving" })
+    await eventually(
+      async () => ((await kube.call("GET", `/api/v1/namespaces/default/configmaps/${jwksStoreName(orphan.key)}`)).status === 404 ? true : undefined),
+      "the orphaned key set deleted"
+    )
+    expect((await kube.call("GET", "/api/v1/namespaces/default/configmaps/unrelated")).status).toBe(200)
+  }, 60_000)
 })
