@@ -93,6 +93,9 @@ export const jwksStore = (namespace: string) =>
       const runPromise = yield* FiberSet.makeRuntimePromise()
       const reported = new Map<string, string>()
       let listed = false
+      /** Watch restarts back off from a failed list or watch; a successful list resets them. */
+      let backoff = RESTART_MIN_MS
+      let lastFailure: string | undefined
 
       const informer = makeInformer<ConfigMap>(
         api.config,
@@ -104,6 +107,8 @@ export const jwksStore = (namespace: string) =>
           // The informer fills its cache right after this returns; read it then.
           setImmediate(() => {
             listed = true
+            backoff = RESTART_MIN_MS
+            lastFailure = undefined
             changed()
           })
           return { metadata: list.metadata ?? {}, items: list.items }
@@ -134,21 +139,26 @@ export const jwksStore = (namespace: string) =>
         runFork(Semaphore.withPermit(lock)(readCache))
       }
       let stopped = false
-      let backoff = RESTART_MIN_MS
       for (const event of ["add", "update", "delete"] as const) informer.on(event, changed)
-      informer.on("connect", () => {
-        backoff = RESTART_MIN_MS
-      })
       informer.on("error", (error: unknown) => {
         if (stopped) return
         const delay = backoff / 2 + Math.random() * (backoff / 2)
         backoff = Math.min(backoff * 2, RESTART_MAX_MS)
         const message = error instanceof Error ? error.message : ((error as { message?: string })?.message ?? String(error))
-        runFork(
-          Effect.logWarning(
-            `watch of the JWKS store ConfigMaps in ${namespace} failed (${message}); retrying in ${Math.round(delay)} ms, keeping the cached key sets`
+        const status = (error as { status?: number; statusCode?: number })?.status ?? (error as { statusCode?: number })?.statusCode
+        const fix =
+          status === 403
+            ? `; grant list and watch on configmaps in ${namespace} (Role agentplane-jwks-store, manifests/install/jwks-store.yaml or the Helm chart): nothing is translated before they are listed`
+            : ""
+        // Reported when it starts failing or fails differently, not on every retry.
+        if (message !== lastFailure) {
+          runFork(
+            Effect.logWarning(
+              `watch of the JWKS store ConfigMaps in ${namespace} failed (${message}${fix}); retrying with backoff (${Math.round(delay)} ms, up to ${RESTART_MAX_MS / 1000} s), keeping the cached key sets`
+            )
           )
-        )
+        }
+        lastFailure = message
         setTimeout(() => {
           if (!stopped) void informer.start()
         }, delay).unref()

@@ -7,7 +7,8 @@
 import { createServer, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { exportJWK, generateKeyPair } from "jose"
-import { Effect, Layer, ManagedRuntime, Option, Stream } from "effect"
+import { writeFileSync } from "node:fs"
+import { Effect, Layer, Logger, ManagedRuntime, Option, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { JwksFetcher } from "../../src/jwks/jwksFetcher.ts"
 import { JwksKeys } from "../../src/jwks/jwksKeys.ts"
@@ -31,14 +32,18 @@ let answer: (response: ServerResponse) => void = (response) => response.writeHea
 const replicas: Array<ManagedRuntime.ManagedRuntime<JwksKeys | JwksFetcher | LeaderElection, unknown>> = []
 let served: KubeAgentplane | undefined
 
-const replica = (identity: string) => {
+const replica = (identity: string, options: { readonly kubeconfig?: string; readonly logs?: Array<string> } = {}) => {
+  const layer = jwksStore(NAMESPACE).pipe(
+    Layer.provideMerge(JwksFetcher.layer()),
+    Layer.provideMerge(LeaderElection.layer({ namespace: NAMESPACE, name: "agentplane", identity, leaseDurationSeconds: 4 })),
+    Layer.provideMerge(Metrics.layer),
+    Layer.provideMerge(KubeApi.layer(options.kubeconfig ?? cluster.kubeconfigPath))
+  )
+  const logs = options.logs
   const runtime = ManagedRuntime.make(
-    jwksStore(NAMESPACE).pipe(
-      Layer.provideMerge(JwksFetcher.layer()),
-      Layer.provideMerge(LeaderElection.layer({ namespace: NAMESPACE, name: "agentplane", identity, leaseDurationSeconds: 4 })),
-      Layer.provideMerge(Metrics.layer),
-      Layer.provideMerge(KubeApi.layer(cluster.kubeconfigPath))
-    )
+    logs === undefined
+      ? layer
+      : layer.pipe(Layer.provide(Logger.layer([Logger.make((log) => void logs.push(String(log.message)))], { mergeWithExisting: true })))
   )
   replicas.push(runtime)
   return runtime
@@ -175,5 +180,37 @@ describe("JWKS store in a cluster", () => {
       "the orphaned key set deleted"
     )
     expect((await kube.call("GET", "/api/v1/namespaces/default/configmaps/unrelated")).status).toBe(200)
+  }, 60_000)
+
+  it("without the Role, the store says which grant is missing, and offers no key sets", async () => {
+    await kube.must("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, { metadata: { name: "no-role" } })
+    const request = await kube.must("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/no-role/token`, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 3600 }
+    })
+    const kubeconfig = `${cluster.dataDir}/no-role.kubeconfig`
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "harness", cluster: { server: cluster.server, "certificate-authority": cluster.caFile } }],
+        users: [{ name: "no-role", user: { token: request.status.token } }],
+        contexts: [{ name: "no-role", context: { cluster: "harness", user: "no-role" } }],
+        "current-context": "no-role"
+      })
+    )
+    const logs: Array<string> = []
+    const forbidden = replica("no-role", { kubeconfig, logs })
+    await forbidden.runPromise(Effect.void)
+    const line = await eventually(async () => logs.find((l) => l.startsWith(`watch of the JWKS store ConfigMaps in ${NAMESPACE} failed`)), "the watch failure")
+    expect(line).toContain(
+      `grant list and watch on configmaps in ${NAMESPACE} (Role agentplane-jwks-store, manifests/install/jwks-store.yaml or the Helm chart)`
+    )
+    const offered = await forbidden.runPromise(Effect.flatMap(JwksKeys, (keys) => Stream.runHead(keys.keySets)).pipe(Effect.timeoutOption("2 seconds")))
+    expect(Option.isNone(offered), "no key sets before the store is listed").toBe(true)
+    // Retried with backoff, reported once.
+    expect(logs.filter((l) => l.startsWith("watch of the JWKS store ConfigMaps")).length).toBe(1)
   }, 60_000)
 })
