@@ -30,12 +30,13 @@ const ISSUER = "https://idp.e2e.example"
 const AUDIENCE = "agentplane-e2e"
 const KID = "e2e-key-1"
 const API_KEY = "k-e2e-api-key-6b1f"
+const ADMIN_API_KEY = "k-e2e-admin-key-51d0"
 const UPSTREAM_TOKEN = "upstream-t0ken-93c2"
 const BASIC_PASSWORD = "b4sic-pw-e2e"
 const ALLOWED_ORIGIN = "https://app.example.com"
 const RATE_BUDGET = 3
 /** Every credential the scenario configures: none may appear in config_dump or agentplane's log. */
-const SECRETS = [API_KEY, UPSTREAM_TOKEN, BASIC_PASSWORD]
+const SECRETS = [API_KEY, ADMIN_API_KEY, UPSTREAM_TOKEN, BASIC_PASSWORD]
 const KEYED_LISTENERS = ["apikey", "browser", "limited", "basic", "upstream"] as const
 
 let dir: ManifestDir
@@ -111,8 +112,14 @@ beforeAll(async () => {
         }
       })
     )
-    .writeObject(secret("api-keys", { ci: API_KEY }))
-    .writeObject(policy("api-key", [gatewayRef(KEYED, "apikey")], { traffic: { apiKeyAuthentication: { secretRef: { name: "api-keys" } } } }))
+    // One key as the bare value, one with metadata that tool authorization reads as apiKey.role.
+    .writeObject(secret("api-keys", { ci: API_KEY, admin: JSON.stringify({ key: ADMIN_API_KEY, metadata: { role: "admin" } }) }))
+    .writeObject(
+      policy("api-key", [gatewayRef(KEYED, "apikey")], {
+        traffic: { apiKeyAuthentication: { secretRef: { name: "api-keys" } } },
+        backend: { mcp: { authorization: { policy: { matchExpressions: ['apiKey.role == "admin"', 'mcp.tool.name == "whoami"'] } } } }
+      })
+    )
     .writeObject(
       policy("browser", [gatewayRef(KEYED, "browser")], {
         traffic: {
@@ -164,6 +171,7 @@ describe("policies: control plane", () => {
     ])
     expect(heldNames(keyed).filter((n) => n.startsWith("policy/"))).toEqual([
       `policy/backend/${NS}/upstream:backend-auth:${NS}/${KEYED}/upstream`,
+      `policy/${NS}/api-key:mcp-authorization:${NS}/${KEYED}/apikey`,
       `policy/traffic/${NS}/api-key:apikeyauth:${NS}/${KEYED}/apikey`,
       `policy/traffic/${NS}/basic:basicauth:${NS}/${KEYED}/basic`,
       `policy/traffic/${NS}/browser:cors:${NS}/${KEYED}/browser`,
@@ -267,7 +275,7 @@ describeThroughProxies("policies", (release) => {
     })
   })
 
-  it("API key from a Secret: the key gets 200, a wrong key or none 401", async () => {
+  it("API key from a Secret: a key gets 200, a wrong key or none 401; the key's metadata drives tool authorization", async () => {
     await eventually(
       () => initialize(url("apikey"), bearer(API_KEY)).then((r) => r.status),
       (status) => status === 200,
@@ -275,7 +283,8 @@ describeThroughProxies("policies", (release) => {
     )
     expect((await initialize(url("apikey"), bearer("k-wrong"))).status).toBe(401)
     expect((await initialize(url("apikey"))).status).toBe(401)
-    expect(await withClient(url("apikey"), bearer(API_KEY), toolNames)).toContain(`own.${NS}_whoami`)
+    expect(await withClient(url("apikey"), bearer(API_KEY), toolNames)).toEqual([`own.${NS}_whoami`])
+    expect(await withClient(url("apikey"), bearer(ADMIN_API_KEY), toolNames)).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
   })
 
   it("CORS: a preflight from the allowed origin is answered as configured; another origin gets no CORS headers", async () => {
