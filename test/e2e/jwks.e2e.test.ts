@@ -97,7 +97,7 @@ const expectPartiallyValid = async (agentplane: Agentplane) => {
   const condition = await eventually(
     async () => accepted(await agentplane.configDump()),
     (c) => c?.reason === "PartiallyValid" && c.message.includes("503"),
-    { what: "Accepted=True, PartiallyValid, naming the fetch error" }
+    { what: "Accepted=True, PartiallyValid, naming the fetch error", timeoutMs: 30_000 }
   )
   expect(condition!.status).toBe("True")
   expect(condition!.message).toContain(`provider ${ISSUER} is left out`)
@@ -109,7 +109,7 @@ const expectAcceptedAgain = async (agentplane: Agentplane) => {
   const condition = await eventually(
     async () => accepted(await agentplane.configDump()),
     (c) => c?.status === "True" && c.reason === "Valid",
-    { what: "Accepted=True, Valid", timeoutMs: 25_000 }
+    { what: "Accepted=True, Valid", timeoutMs: 40_000 }
   )
   expect(condition!.message).toBe("the policy is accepted")
 }
@@ -145,13 +145,13 @@ describe("remote JWKS: control plane", () => {
     expect(heldJson(proxy, POLICY_RESOURCE).policy.traffic.jwt).toEqual({ mode: "STRICT" })
     await expectPartiallyValid(scenario.agentplane)
     expect(scenario.idp.fetches()).toBeGreaterThan(0)
-  })
+  }, 60_000)
 
   it("provider back: its keys are sent inline as canonical JSON and the policy is Accepted=True; rotation arrives with the refresh", async () => {
     const proxy = connectTestProxy({ gateway: GATEWAY, namespace: NS })
     scenario.idp.serve([first])
     const inline = () => heldJson(proxy, POLICY_RESOURCE).policy.traffic.jwt.providers?.[0]?.inline
-    await proxy.until(() => proxy.resourceHoldings().has(POLICY_RESOURCE) && inline() === canonical(first), "the provider with the first key", 25_000)
+    await proxy.until(() => proxy.resourceHoldings().has(POLICY_RESOURCE) && inline() === canonical(first), "the provider with the first key", 40_000)
     expect(heldJson(proxy, POLICY_RESOURCE).policy.traffic.jwt.providers[0]).toEqual({ issuer: ISSUER, audiences: [AUDIENCE], inline: canonical(first) })
     await expectAcceptedAgain(scenario.agentplane)
 
@@ -159,7 +159,7 @@ describe("remote JWKS: control plane", () => {
     scenario.idp.serve([rotated])
     await proxy.until(() => inline() === canonical(rotated), "the rotated key", 10_000)
     // Picked up by the next refresh, at most --jwks-max-refresh after the previous fetch.
-    expect(Date.now() - started).toBeLessThan(2_000 + 1_500)
+    expect(Date.now() - started).toBeLessThan(2_000 + 4_000)
 
     const metrics = await scenario.agentplane.metrics()
     expect(metrics).toMatch(/agentplane_jwks_fetches_total\{result="failure"\} [1-9]/)
@@ -168,7 +168,7 @@ describe("remote JWKS: control plane", () => {
     expect(log).toContain(`JWKS http://localhost:${scenario.idp.port}${JWKS_PATH}: fetch failed: the identity provider answered HTTP 503 (expected 200)`)
     expect(log).toMatch(/fetched 1 key\(s\) again after \d+ failed attempt\(s\)/)
     expect(log).not.toContain(first.jwk.n!)
-  }, 60_000)
+  }, 90_000)
 })
 
 describeThroughProxies("remote JWKS", (release) => {
@@ -220,11 +220,11 @@ describeThroughProxies("remote JWKS", (release) => {
     const listed = await eventually(
       () => tools(token),
       (names) => names.includes(`own.${NS}_whoami`),
-      { what: "the tools with a valid token", timeoutMs: 25_000 }
+      { what: "the tools with a valid token", timeoutMs: 40_000 }
     )
     expect(listed).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
     await expectAcceptedAgain(scenario.agentplane)
-  }, 60_000)
+  }, 90_000)
 
   it("no token, a wrong signature, a wrong issuer and an expired token are 401", async () => {
     expect(await initializeStatus()).toBe(401)
@@ -244,7 +244,7 @@ describeThroughProxies("remote JWKS", (release) => {
       (status) => status === 200,
       { what: "the rotated key's token accepted", timeoutMs: 10_000, intervalMs: 100 }
     )
-    expect(Date.now() - started).toBeLessThan(2_000 + 2_000)
+    expect(Date.now() - started).toBeLessThan(2_000 + 4_000)
     expect(await tools(token)).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
     expect(await initializeStatus(await first.token({ iss: ISSUER, aud: AUDIENCE }))).toBe(401)
   })
