@@ -3,7 +3,7 @@
 // a key set it uses emits the same objects again with the new keys, so the
 // translator runs again. Which key sets a World needs is the caller's
 // function: this module knows nothing of policies.
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Option, Stream } from "effect"
 import { type JwksKeySet, type JwksKeySets, type JwksRequest, noJwksKeySets } from "../world/jwksKeySets.ts"
 import { Source, type SourceError, type SourceUpdate } from "../world/source.ts"
 import { JwksKeys } from "./jwksKeys.ts"
@@ -35,37 +35,41 @@ export const withJwksKeySets = (requestsOf: RequestsOf) =>
     Effect.gen(function* () {
       const inner = yield* Source
       const keys = yield* JwksKeys
-      const updates = Stream.suspend(() => {
-        let latest: SourceUpdate | undefined
-        let wanted: ReadonlySet<string> = new Set()
-        let all: JwksKeySets = noJwksKeySets
-        let emitted: JwksKeySets = noJwksKeySets
-        const emit = (update: SourceUpdate): SourceUpdate => {
-          emitted = restricted(all, wanted)
-          return { ...update, world: { ...update.world, jwksKeySets: emitted } }
-        }
-        const events: Stream.Stream<Event, SourceError> = Stream.merge(
-          inner.updates.pipe(Stream.map((update): Event => ({ _tag: "World", update }))),
-          keys.keySets.pipe(Stream.map((keySets): Event => ({ _tag: "Keys", keySets })))
-        )
-        return events.pipe(
-          Stream.mapEffect((event) =>
-            Effect.gen(function* () {
-              if (event._tag === "World") {
-                const requests = requestsOf(event.update.world)
-                wanted = new Set(requests.map((request) => request.key))
-                yield* keys.track(requests)
-                latest = event.update
-                return emit(event.update)
-              }
-              all = event.keySets
-              if (latest === undefined || sameKeySets(restricted(all, wanted), emitted)) return undefined
-              return emit(latest)
-            })
-          ),
-          Stream.filter((update): update is SourceUpdate => update !== undefined)
-        )
-      })
+      const updates = Stream.unwrap(
+        Effect.gen(function* () {
+          // No World before the key sets are known: in a cluster, a replica that starts while the
+          // identity provider is down must send the stored keys from its very first configuration.
+          let all: JwksKeySets = Option.getOrElse(yield* Stream.runHead(keys.keySets), () => noJwksKeySets)
+          let latest: SourceUpdate | undefined
+          let wanted: ReadonlySet<string> = new Set()
+          let emitted: JwksKeySets = noJwksKeySets
+          const emit = (update: SourceUpdate): SourceUpdate => {
+            emitted = restricted(all, wanted)
+            return { ...update, world: { ...update.world, jwksKeySets: emitted } }
+          }
+          const events: Stream.Stream<Event, SourceError> = Stream.merge(
+            inner.updates.pipe(Stream.map((update): Event => ({ _tag: "World", update }))),
+            keys.keySets.pipe(Stream.map((keySets): Event => ({ _tag: "Keys", keySets })))
+          )
+          return events.pipe(
+            Stream.mapEffect((event) =>
+              Effect.gen(function* () {
+                if (event._tag === "World") {
+                  const requests = requestsOf(event.update.world)
+                  wanted = new Set(requests.map((request) => request.key))
+                  yield* keys.track(requests)
+                  latest = event.update
+                  return emit(event.update)
+                }
+                all = event.keySets
+                if (latest === undefined || sameKeySets(restricted(all, wanted), emitted)) return undefined
+                return emit(latest)
+              })
+            ),
+            Stream.filter((update): update is SourceUpdate => update !== undefined)
+          )
+        })
+      )
       return Source.of({ updates })
     })
   )

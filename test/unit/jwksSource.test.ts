@@ -2,7 +2,7 @@
 // name; a change of one of them emits the same objects again; a change of a
 // key set no World asks for emits nothing.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Queue, Stream, SubscriptionRef } from "effect"
+import { Deferred, Effect, Fiber, Layer, Queue, Stream, SubscriptionRef } from "effect"
 import { JwksKeys } from "../../src/jwks/jwksKeys.ts"
 import { withJwksKeySets } from "../../src/jwks/jwksSource.ts"
 import type { JwksKeySets, JwksRequest } from "../../src/world/jwksKeySets.ts"
@@ -51,6 +51,29 @@ describe("JWKS source transformer", () => {
       assert.deepStrictEqual([...fetched.world.jwksKeySets], [["k", { jwks: '{"keys":[1]}', fetchedAt: "t1" }]])
       assert.strictEqual(yield* Queue.size(out), 0, "the change of an unrequested key set emitted nothing")
       yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("emits no World before the key sets are known, and the first carries them", () =>
+    Effect.gen(function* () {
+      const known = yield* Deferred.make<JwksKeySets>()
+      const keys = Layer.succeed(
+        JwksKeys,
+        JwksKeys.of({ track: () => Effect.void, keySets: Stream.fromEffect(Deferred.await(known)).pipe(Stream.concat(Stream.never)) })
+      )
+      const inner = Layer.succeed(Source, Source.of({ updates: Stream.make({ world: emptyWorld, problems: [] }).pipe(Stream.concat(Stream.never)) }))
+      const request: JwksRequest = { key: "k", url: "http://idp/jwks", refreshMs: 300_000 }
+      const source = withJwksKeySets(() => [request]).pipe(Layer.provide(Layer.merge(inner, keys)))
+      const out = yield* Queue.unbounded<SourceUpdate>()
+      yield* Effect.gen(function* () {
+        const { updates } = yield* Source
+        yield* Stream.runForEach(updates, (update) => Queue.offer(out, update))
+      }).pipe(Effect.provide(source), Effect.forkScoped)
+      yield* Effect.yieldNow
+      assert.strictEqual(yield* Queue.size(out), 0, "the World waits for the key sets")
+      yield* Deferred.succeed(known, new Map([["k", { jwks: '{"keys":[1]}', fetchedAt: "t0" }]]))
+      const first = yield* Queue.take(out)
+      assert.deepStrictEqual([...first.world.jwksKeySets], [["k", { jwks: '{"keys":[1]}', fetchedAt: "t0" }]])
     }).pipe(Effect.scoped)
   )
 })
