@@ -1,7 +1,9 @@
 // What a JWKS must be for agentgateway to use it, and its canonical bytes.
 // The proxy NACKs (1.2) or silently drops the provider (1.4) on a key set it
-// cannot load, so a document it would refuse is a fetch failure here, with
-// the reason, and the last good keys stay in use.
+// cannot load (a key without kid, of type oct, OKP other than Ed25519, with
+// members missing or not base64url), so a document it would refuse is a
+// fetch failure here, with the reason, and the last good keys stay in use.
+// EC keys are limited to the curves it verifies (P-256, P-384).
 import { Schema } from "effect"
 
 export type JwksDocument = { readonly _tag: "Valid"; readonly jwks: string; readonly keys: number } | { readonly _tag: "Invalid"; readonly message: string }
@@ -10,13 +12,6 @@ export type JwksDocument = { readonly _tag: "Valid"; readonly jwks: string; read
 const JwksShape = Schema.Struct({ keys: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)) })
 const decodeShape = Schema.decodeUnknownOption(JwksShape)
 
-/** Signature algorithms the proxy accepts, by key type and curve. */
-const ALGORITHMS: Readonly<Record<string, ReadonlyArray<string>>> = {
-  RSA: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
-  "EC P-256": ["ES256"],
-  "EC P-384": ["ES384"],
-  "OKP Ed25519": ["EdDSA"]
-}
 const CURVES: Readonly<Record<string, ReadonlyArray<string>>> = { EC: ["P-256", "P-384"], OKP: ["Ed25519"] }
 const PUBLIC_MEMBERS: Readonly<Record<string, ReadonlyArray<string>>> = { RSA: ["n", "e"], EC: ["crv", "x", "y"], OKP: ["crv", "x"] }
 /** Common members the proxy reads; everything else (private parts, x5c, key_ops…) is left out of what is sent. */
@@ -40,10 +35,9 @@ const keyProblem = (key: Readonly<Record<string, unknown>>): string | undefined 
     const value = key[member]
     if (typeof value !== "string" || !BASE64URL.test(value)) return `has no valid "${member}" (an ${kty} public key needs it, base64url-encoded)`
   }
-  const accepted = ALGORITHMS[curve === undefined ? kty : `${kty} ${curve}`]!
-  if (alg !== undefined && (typeof alg !== "string" || !accepted.includes(alg))) {
-    return `has "alg" ${JSON.stringify(alg)}, which the proxy does not accept for this key (${accepted.join(", ")}, or no alg)`
-  }
+  // Any alg and use load: the proxy verifies with a signature algorithm it knows, and infers the
+  // key type's algorithms from any other (an `enc` key with alg RSA-OAEP, as Keycloak publishes).
+  if (alg !== undefined && typeof alg !== "string") return `has an "alg" that is not a string`
   if (use !== undefined && typeof use !== "string") return `has a "use" that is not a string`
   return undefined
 }

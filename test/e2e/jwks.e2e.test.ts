@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { jwksFromValue } from "../../src/jwks/jwksDocument.ts"
 import { type Agentplane, type ConfigDumpJson, startAgentplane } from "./harness/agentplane.ts"
-import { type IdentityProvider, type SigningKey, signingKey, startIdentityProvider } from "./harness/identityProvider.ts"
+import { encryptionJwk, type IdentityProvider, type SigningKey, signingKey, startIdentityProvider } from "./harness/identityProvider.ts"
 import { ManifestDir } from "./harness/manifests.ts"
 import { toolNames, withMcpClient } from "./harness/mcpClient.ts"
 import { type Peer, startOwnMcpServer } from "./harness/peers.ts"
@@ -214,8 +214,8 @@ describeThroughProxies("remote JWKS", (release) => {
     expect(await initializeStatus(await first.token({ iss: ISSUER, aud: AUDIENCE }))).toBe(401)
   })
 
-  it("provider back: keys fetched, a valid token lists the tools, the policy is Accepted=True", async () => {
-    scenario.idp.serve([first])
+  it("provider back: keys fetched (an encryption key beside the signing key, as Keycloak publishes), a valid token lists the tools, the policy is Accepted=True", async () => {
+    scenario.idp.serve([first], [await encryptionJwk("encryption")])
     const token = await first.token({ iss: ISSUER, aud: AUDIENCE })
     const listed = await eventually(
       () => tools(token),

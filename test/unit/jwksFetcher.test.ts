@@ -283,8 +283,21 @@ describe("JWKS documents", () => {
       'key 1 (kid "e") is an EC key on curve "P-521", which the proxy does not load (EC: P-256, P-384)'
     )
     assert.strictEqual(
-      message({ keys: [{ kty: "RSA", kid: "r", n: "AQAB", e: "AQAB", alg: "ES256" }] }),
-      'key 1 (kid "r") has "alg" "ES256", which the proxy does not accept for this key (RS256, RS384, RS512, PS256, PS384, PS512, or no alg)'
+      message({ keys: [{ kty: "RSA", kid: "r", n: "AQAB", e: "AQAB", alg: "RSA-OAEP", use: "enc" }] }),
+      "valid",
+      "the proxy loads encryption keys too"
+    )
+    assert.strictEqual(
+      message({ keys: [{ kty: "RSA", kid: "r", n: "AQ+B", e: "AQAB" }] }),
+      'key 1 (kid "r") has no valid "n" (an RSA public key needs it, base64url-encoded)'
+    )
+    assert.strictEqual(
+      message({ keys: [{ kty: "EC", crv: "P-256", kid: "e", x: "eA" }] }),
+      'key 1 (kid "e") has no valid "y" (an EC public key needs it, base64url-encoded)'
+    )
+    assert.strictEqual(
+      message({ keys: [{ kty: "OKP", crv: "X25519", kid: "x", x: "eA" }] }),
+      'key 1 (kid "x") is an OKP key on curve "X25519", which the proxy does not load (OKP: Ed25519)'
     )
     assert.strictEqual(
       message({ keys: [{ kty: "RSA", kid: "r", e: "AQAB" }] }),

@@ -13,6 +13,12 @@ export interface SigningKey {
   readonly token: (claims: { readonly iss: string; readonly aud: string; readonly exp?: number }) => Promise<string>
 }
 
+/** An encryption key as identity providers such as Keycloak publish beside their signing keys. */
+export const encryptionJwk = async (kid: string): Promise<JWK> => {
+  const { publicKey } = await generateKeyPair("RSA-OAEP", { extractable: true })
+  return { ...(await exportJWK(publicKey)), kid, alg: "RSA-OAEP", use: "enc" }
+}
+
 export const signingKey = async (kid: string): Promise<SigningKey> => {
   const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true })
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" }
@@ -32,8 +38,8 @@ export const signingKey = async (kid: string): Promise<SigningKey> => {
 
 export interface IdentityProvider {
   readonly port: number
-  /** Publish these keys from now on. */
-  readonly serve: (keys: ReadonlyArray<SigningKey>) => void
+  /** Publish these keys (and `others`, e.g. an encryption key) from now on. */
+  readonly serve: (keys: ReadonlyArray<SigningKey>, others?: ReadonlyArray<JWK>) => void
   /** Answer 503 from now on. */
   readonly down: () => void
   /** Requests for the key set so far. */
@@ -42,19 +48,19 @@ export interface IdentityProvider {
 }
 
 export const startIdentityProvider = async (path: string): Promise<IdentityProvider> => {
-  let published: ReadonlyArray<SigningKey> | undefined
+  let published: ReadonlyArray<JWK> | undefined
   let fetches = 0
   const server = createServer((request, response) => {
     if (request.url !== path) return void response.writeHead(404).end()
     fetches += 1
     if (published === undefined) return void response.writeHead(503, { "content-type": "text/plain" }).end("identity provider down")
-    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: published.map((key) => key.jwk) }))
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: published }))
   })
   await new Promise<void>((resolve) => server.listen({ port: 0, host: "::", ipv6Only: false }, resolve))
   return {
     port: (server.address() as AddressInfo).port,
-    serve: (keys) => {
-      published = keys
+    serve: (keys, others = []) => {
+      published = [...keys.map((key) => key.jwk), ...others]
     },
     down: () => {
       published = undefined
