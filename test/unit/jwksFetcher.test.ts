@@ -9,7 +9,7 @@ import { Effect, Layer, Logger, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { exportJWK, generateKeyPair } from "jose"
 import { jwksFromValue } from "../../src/jwks/jwksDocument.ts"
-import { JwksFetcher, jwksBackoffMs } from "../../src/jwks/jwksFetcher.ts"
+import { JwksFetcher, jwksBackoffMs, loggableUrl } from "../../src/jwks/jwksFetcher.ts"
 import { Metrics } from "../../src/telemetry/metrics.ts"
 import type { JwksKeySets } from "../../src/world/jwksKeySets.ts"
 
@@ -253,6 +253,13 @@ describe("JWKS fetcher", () => {
       assert.deepStrictEqual(kids(failed.get("k")?.jwks), ["persisted"])
     }).pipe(withFetcher(), Effect.scoped)
   )
+})
+
+describe("JWKS logs", () => {
+  it("name the URL without its user information", () => {
+    assert.strictEqual(loggableUrl("http://user:secret@idp.example:8080/keys?x=1"), "http://idp.example:8080/keys?x=1")
+    assert.strictEqual(loggableUrl("not a url"), "not a url")
+  })
 })
 
 describe("JWKS documents", () => {
