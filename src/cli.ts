@@ -18,6 +18,7 @@ import type { KubeConfigError } from "./kube/kubeApi.ts"
 import { kubeServeLayer, serveLayer } from "./main.ts"
 import { renderContents } from "./render.ts"
 import { parseExternalNames } from "./translate/externalNames.ts"
+import { durationMs } from "./translate/policies/duration.ts"
 import { defaultTranslateOptions } from "./translate/options.ts"
 import { unauthenticatedXdsProblem, unauthenticatedXdsWarning } from "./xds/auth.ts"
 import { SnapshotStore } from "./xds/snapshotStore.ts"
@@ -173,7 +174,11 @@ const serve = Command.make(
       Flag.optional
     ),
     leaderElectionId: Flag.String("leader-election-id").pipe(Flag.withDescription("Name of the Lease"), Flag.withDefault("agentplane")),
-    leaseDuration: Flag.Int("lease-duration").pipe(Flag.withDescription("Seconds a leader holds the Lease without renewing it"), Flag.withDefault(15))
+    leaseDuration: Flag.Int("lease-duration").pipe(Flag.withDescription("Seconds a leader holds the Lease without renewing it"), Flag.withDefault(15)),
+    jwksMaxRefresh: Flag.String("jwks-max-refresh").pipe(
+      Flag.withDescription("Refresh remote JWKS at least this often (e.g. 30s, 5m), whatever a policy's cacheDuration says (default: as cacheDuration says)"),
+      Flag.optional
+    )
   },
   Effect.fn(function* (flags) {
     const named = [...flags.paths, ...flags.from]
@@ -192,6 +197,13 @@ const serve = Command.make(
     if (badInput !== undefined) return yield* usageError(badInput)
     const policy = parseExternalNames(flags.externalNames)
     if (typeof policy === "string") return yield* usageError(externalNamesProblem(flags.externalNames, policy))
+    const jwksMaxRefresh = Option.getOrUndefined(flags.jwksMaxRefresh)
+    const jwksMaxRefreshMs = jwksMaxRefresh === undefined ? undefined : durationMs(jwksMaxRefresh)
+    if (jwksMaxRefresh !== undefined && (jwksMaxRefreshMs === undefined || jwksMaxRefreshMs < 1000)) {
+      return yield* usageError(
+        `--jwks-max-refresh ${JSON.stringify(jwksMaxRefresh)} is not a duration of at least 1s; give e.g. --jwks-max-refresh 30s (units h, m, s, ms: 1m30s)`
+      )
+    }
     if (!fromFiles && flags.xdsAllowUnauthenticated) {
       return yield* usageError("--xds-allow-unauthenticated is for serving manifests: in a cluster every xDS stream is authenticated")
     }
@@ -210,7 +222,8 @@ const serve = Command.make(
       ...(xdsTls === undefined ? {} : { xdsTls }),
       adminAddress: flags.adminAddress,
       debugAddress: flags.debugAddress,
-      agentgateway: flags.agentgateway === "enabled"
+      agentgateway: flags.agentgateway === "enabled",
+      ...(jwksMaxRefreshMs === undefined ? {} : { jwksMaxRefreshMs })
     }
     const program = Effect.gen(function* () {
       const xds = yield* XdsServer

@@ -4,12 +4,16 @@
 // authentication, from the parts `kube/clusterParts.ts` offers.
 import { Deferred, Effect, Layer, Stream } from "effect"
 import { AdminServer } from "./admin/server.ts"
+import { JwksFetcher } from "./jwks/jwksFetcher.ts"
+import { JwksKeys } from "./jwks/jwksKeys.ts"
+import { withJwksKeySets } from "./jwks/jwksSource.ts"
 import { Metrics } from "./telemetry/metrics.ts"
 import { Readiness } from "./telemetry/readiness.ts"
 import { describeProblem, Source } from "./world/source.ts"
 import { manifestSource } from "./files/manifestSource.ts"
 import type { ManifestInput } from "./files/readManifests.ts"
 import type { TranslateOptions } from "./translate/options.ts"
+import { remoteJwksRequests } from "./translate/policies/remoteJwks.ts"
 import { statusesWithProblems } from "./translate/status.ts"
 import { makeTranslator } from "./translate/translate.ts"
 import { XdsAuthenticator } from "./xds/auth.ts"
@@ -31,6 +35,8 @@ export interface ServeOptions extends TranslateOptions {
   readonly agentgateway?: boolean
   /** How xDS streams are timed (defaults in `xds/limits.ts`); tests shorten them. */
   readonly xdsStreamLimits?: Partial<StreamLimits>
+  /** Refresh remote JWKS at least this often (milliseconds), whatever the policies' cacheDuration. */
+  readonly jwksMaxRefreshMs?: number
 }
 
 export interface FileServeOptions extends ServeOptions {
@@ -75,6 +81,16 @@ export const reconciler = (options: ServeOptions) =>
     })
   )
 
+/**
+ * The Source with the remote JWKS its policies need in every World, from `keys` (the fetcher in
+ * file mode, the ConfigMap store in a cluster). Nothing is fetched while nothing is programmed.
+ */
+const withRemoteJwks = <E, R, EK, RK>(options: ServeOptions, source: Layer.Layer<Source, E, R>, keys: Layer.Layer<JwksKeys, EK, RK>) =>
+  withJwksKeySets((world) => (options.agentgateway === false ? [] : remoteJwksRequests(world, options))).pipe(
+    Layer.provide(Layer.merge(source, keys)),
+    Layer.provide(JwksFetcher.layer(options.jwksMaxRefreshMs === undefined ? {} : { maxRefreshMs: options.jwksMaxRefreshMs }))
+  )
+
 const core = Layer.mergeAll(SnapshotStore.layer, DataPlane.layer, Metrics.layer, Readiness.layer)
 
 /**
@@ -90,7 +106,11 @@ export const compose = <E, R, EA, RA>(options: ServeOptions, background: Layer.L
 
 /** File mode: manifests from files and directories, watched; xDS is open (on loopback by default). */
 export const serveLayer = (options: FileServeOptions) =>
-  compose(options, reconciler(options).pipe(Layer.provide(manifestSource(options.inputs))), XdsAuthenticator.open)
+  compose(
+    options,
+    reconciler(options).pipe(Layer.provide(withRemoteJwks(options, manifestSource(options.inputs), JwksKeys.fromFetcher))),
+    XdsAuthenticator.open
+  )
 
 export interface KubeServeOptions extends ServeOptions, ClusterOptions {}
 
@@ -104,7 +124,7 @@ export const kubeServeLayer = (options: KubeServeOptions) =>
     Effect.promise(() => import("./kube/clusterParts.ts")).pipe(
       Effect.map(({ clusterParts }) => {
         const parts = clusterParts(options)
-        const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(parts.source)), parts.writers)
+        const background = Layer.mergeAll(reconciler(options).pipe(Layer.provide(withRemoteJwks(options, parts.source, parts.jwksKeys))), parts.writers)
         return compose(options, background, parts.authenticator).pipe(Layer.provide(parts.api))
       })
     )

@@ -1,11 +1,13 @@
 // Kubernetes mode's parts: the informer source in; status, Events and managed
-// proxies out (written by the leader only); TokenReview authentication of
-// xDS streams; the API client they share. `main.ts` composes them, and loads
+// proxies out (written by the leader only); remote JWKS, stored by the leader
+// for every replica; TokenReview authentication of xDS streams; the API
+// client they share. `main.ts` composes them, and loads
 // this module only when serving a cluster, so that file mode does not carry
 // the Kubernetes client.
 import { Layer } from "effect"
 import { Deployer } from "./deployer.ts"
 import { EventRecorder } from "./events.ts"
+import { jwksStore } from "./jwksStore.ts"
 import { KubeApi } from "./kubeApi.ts"
 import { LeaderElection, type LeaderElectionOptions } from "./leaderElection.ts"
 import { ManagedDeployments } from "./managedDeployments.ts"
@@ -33,6 +35,8 @@ export const clusterParts = (options: ClusterOptions) => {
     source: watchSource,
     writers: statusWriter(options.controllerName).pipe(Layer.provide(deployer), Layer.provide(leadership)),
     authenticator: tokenReviewAuthenticator,
+    /** Remote JWKS: fetched by the leader, stored in ConfigMaps of the Lease's namespace, read by every replica. */
+    jwksKeys: jwksStore(options.leaderElection.namespace).pipe(Layer.provide(leadership)),
     api: KubeApi.layer(options.kubeconfig)
   }
 }

@@ -73,6 +73,8 @@ export class Metrics extends Context.Service<
     readonly translated: Effect.Effect<void>
     /** An xDS stream closed before it was served (bad node, no or wrong token), by gRPC status name. */
     readonly refusedStream: (code: string) => Effect.Effect<void>
+    /** A remote JWKS fetch ended, by result. */
+    readonly jwksFetched: (result: "success" | "failure") => Effect.Effect<void>
     /** Prometheus text, with gauges read at scrape time. */
     readonly render: (gauges: ReadonlyArray<Gauge>) => Effect.Effect<string>
   }
@@ -83,6 +85,7 @@ export class Metrics extends Context.Service<
     const nacks = new Counter("agentplane_xds_nacks_total", "Resources refused by proxies (NACK).")
     const translations = new Counter("agentplane_translations_total", "Configurations translated.")
     const refusedStreams = new Counter("agentplane_xds_refused_streams_total", "xDS streams refused before being served, by gRPC status.")
+    const jwksFetches = new Counter("agentplane_jwks_fetches_total", "Remote JWKS fetches, by result (success, failure).")
     const latency = new Histogram("agentplane_xds_push_latency_seconds", "Time from a configuration change to its delta being written to a proxy stream.")
     return Metrics.of({
       pushed: (typeUrl, trigger, resources) =>
@@ -94,6 +97,7 @@ export class Metrics extends Context.Service<
       nacked: (gateway, typeUrl, resources) => Effect.sync(() => nacks.inc({ gateway, type_url: typeUrl }, resources)),
       translated: Effect.sync(() => translations.inc()),
       refusedStream: (code) => Effect.sync(() => refusedStreams.inc({ code })),
+      jwksFetched: (result) => Effect.sync(() => jwksFetches.inc({ result })),
       render: (gauges) =>
         Effect.sync(
           () =>
@@ -104,6 +108,7 @@ export class Metrics extends Context.Service<
               nacks.render(),
               translations.render(),
               refusedStreams.render(),
+              jwksFetches.render(),
               latency.render()
             ].join("\n")}\n`
         )

@@ -225,7 +225,12 @@ describe("errors on the command line", () => {
       {
         args: ["render", "--from", "manifests/examples", "--external-names", "nope!"],
         says: `--external-names "nope!": "nope!" is neither a host nor a *.domain pattern`
-      }
+      },
+      {
+        args: ["serve", "--from", "manifests/examples", "--jwks-max-refresh", "soon"],
+        says: `--jwks-max-refresh "soon" is not a duration of at least 1s; give e.g. --jwks-max-refresh 30s (units h, m, s, ms: 1m30s)`
+      },
+      { args: ["serve", "--from", "manifests/examples", "--jwks-max-refresh", "500ms"], says: `--jwks-max-refresh "500ms" is not a duration of at least 1s` }
     ]
     for (const { args, says } of cases) {
       const result = usage(...args)

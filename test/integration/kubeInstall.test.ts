@@ -67,7 +67,7 @@ beforeAll(async () => {
   cluster = await startCluster()
   admin = kubeClient(cluster)
   await installCrd(admin, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
-  for (const file of ["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "leader-election.yaml"]) {
+  for (const file of ["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "leader-election.yaml", "jwks-store.yaml"]) {
     await applyFile(`manifests/install/${file}`)
   }
   const request = await admin.must("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/agentplane/token`, {

@@ -129,6 +129,8 @@ const expectedClusterPermissions = [
   ...expand("authentication.k8s.io", ["tokenreviews"], ["create"])
 ].sort()
 const expectedLeasePermissions = expand("coordination.k8s.io", ["leases"], ["get", "create", "update"]).sort()
+// Remote JWKS stored in ConfigMaps of agentplane's own namespace: watched (list, watch), applied, swept.
+const expectedJwksStorePermissions = expand("core", ["configmaps"], ["list", "watch", "create", "patch", "delete"]).sort()
 
 // ---------------------------------------------------------------------------------------------
 // helm and kustomize
@@ -296,6 +298,8 @@ describe("plain manifests (manifests/install)", () => {
         "ClusterRoleBinding/agentplane",
         "Role/agentplane-leader-election",
         "RoleBinding/agentplane-leader-election",
+        "Role/agentplane-jwks-store",
+        "RoleBinding/agentplane-jwks-store",
         "Deployment/agentplane",
         "Service/agentplane"
       ].sort()
@@ -372,11 +376,14 @@ describe("plain manifests (manifests/install)", () => {
     expect(find<Service>(installed, "Service").spec.ports.map((p) => p.port)).not.toContain(9093)
   })
 
-  it("grant exactly the contract's permissions: the ClusterRole's set, and Leases only in their own namespace", () => {
+  it("grant exactly the contract's permissions: the ClusterRole's set, and Leases and the JWKS store only in their own namespace", () => {
     expect(permissions(find<RbacRole>(installed, "ClusterRole").rules)).toEqual(expectedClusterPermissions)
-    const role = find<RbacRole>(installed, "Role")
+    const role = find<RbacRole>(installed, "Role", "agentplane-leader-election")
     expect(role.metadata.namespace).toBe(namespace)
     expect(permissions(role.rules)).toEqual(expectedLeasePermissions)
+    const store = find<RbacRole>(installed, "Role", "agentplane-jwks-store")
+    expect(store.metadata.namespace).toBe(namespace)
+    expect(permissions(store.rules)).toEqual(expectedJwksStorePermissions)
   })
 })
 
@@ -408,9 +415,11 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
   it("has the plain manifests' RBAC in substance", async () => {
     const [chart, plain] = [await template(), installed]
     expect(permissions(find<RbacRole>(chart, "ClusterRole").rules)).toEqual(permissions(find<RbacRole>(plain, "ClusterRole").rules))
-    expect(permissions(find<RbacRole>(chart, "Role").rules)).toEqual(permissions(find<RbacRole>(plain, "Role").rules))
-    for (const kind of ["ClusterRoleBinding", "RoleBinding"]) {
-      const [c, p] = [find(chart, kind), find(plain, kind)]
+    for (const role of ["agentplane-leader-election", "agentplane-jwks-store"]) {
+      expect(permissions(find<RbacRole>(chart, "Role", role).rules), role).toEqual(permissions(find<RbacRole>(plain, "Role", role).rules))
+    }
+    for (const [kind, name] of [["ClusterRoleBinding"], ["RoleBinding", "agentplane-leader-election"], ["RoleBinding", "agentplane-jwks-store"]] as const) {
+      const [c, p] = [find(chart, kind, name), find(plain, kind, name)]
       expect(c["roleRef"], kind).toEqual(p["roleRef"])
       expect(c["subjects"], kind).toEqual(p["subjects"])
     }
@@ -563,7 +572,11 @@ describe("against a real API server", () => {
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" },
       { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
-      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace }
+      { verb: "update", group: "coordination.k8s.io", resource: "leases", namespace },
+      { verb: "list", resource: "configmaps", namespace },
+      { verb: "watch", resource: "configmaps", namespace },
+      { verb: "patch", resource: "configmaps", namespace },
+      { verb: "delete", resource: "configmaps", namespace }
     ]
     const denied: Access[] = [
       { verb: "list", resource: "secrets" },
@@ -572,6 +585,7 @@ describe("against a real API server", () => {
       { verb: "watch", resource: "secrets", namespace: "team-a" },
       { verb: "patch", resource: "secrets", namespace: "team-a" },
       { verb: "list", resource: "configmaps" },
+      { verb: "watch", resource: "configmaps", namespace: "team-a" },
       { verb: "update", group: "apps", resource: "deployments", namespace: "team-a" },
       { verb: "patch", group: "apps", resource: "deployments", subresource: "status", namespace: "team-a" },
       { verb: "create", resource: "pods", namespace: "team-a" },

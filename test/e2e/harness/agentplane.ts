@@ -37,7 +37,8 @@ export interface ConfigDumpJson {
   }>
 }
 
-export const startAgentplane = async (manifestDir: string): Promise<Agentplane> => {
+/** `extraArgs`: more `serve` flags, e.g. `--jwks-max-refresh 2s`. */
+export const startAgentplane = async (manifestDir: string, extraArgs: ReadonlyArray<string> = []): Promise<Agentplane> => {
   const [xdsPort, adminPort, debugPort] = (await freePorts(3)) as [number, number, number]
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const debugUrl = `http://127.0.0.1:${debugPort}`
@@ -54,7 +55,8 @@ export const startAgentplane = async (manifestDir: string): Promise<Agentplane> 
       "--admin-address",
       `127.0.0.1:${adminPort}`,
       "--debug-address",
-      `127.0.0.1:${debugPort}`
+      `127.0.0.1:${debugPort}`,
+      ...extraArgs
     ],
     cwd: REPO_ROOT,
     // /readyz answers 200 once the first configuration is published; xDS serves nothing before.

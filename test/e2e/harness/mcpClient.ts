@@ -8,11 +8,17 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 
 export type McpTransport = "streamable" | "sse"
 
-/** Runs `use` with a connected client and always closes the session. */
-export const withMcpClient = async <A>(url: string, transport: McpTransport, use: (client: Client) => Promise<A>): Promise<A> => {
+/** Runs `use` with a connected client and always closes the session; `headers` go with every request (e.g. a bearer token). */
+export const withMcpClient = async <A>(
+  url: string,
+  transport: McpTransport,
+  use: (client: Client) => Promise<A>,
+  headers?: Readonly<Record<string, string>>
+): Promise<A> => {
   const client = new Client({ name: "agentplane-e2e", version: "1.0.0" })
   const endpoint = new URL(url)
-  await client.connect(transport === "sse" ? new SSEClientTransport(endpoint) : new StreamableHTTPClientTransport(endpoint))
+  const requestInit = headers === undefined ? undefined : { requestInit: { headers: { ...headers } } }
+  await client.connect(transport === "sse" ? new SSEClientTransport(endpoint, requestInit) : new StreamableHTTPClientTransport(endpoint, requestInit))
   try {
     return await use(client)
   } finally {
