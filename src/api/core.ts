@@ -72,3 +72,19 @@ export const Namespace = Schema.Struct({
   metadata: ObjectMeta
 })
 export type Namespace = typeof Namespace.Type
+
+/** Base64 (standard alphabet, padded), as Kubernetes stores Secret `data`. */
+const Base64 = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9+/]*={0,2}$/, { message: "must be base64 (the Secret's data values are base64-encoded; put plain text in stringData)" })
+)
+
+/** Read only when a policy references it; values are credentials and never logged or shown. */
+export const Secret = Schema.Struct({
+  apiVersion: Schema.Literal("v1"),
+  kind: Schema.Literal("Secret"),
+  metadata: ObjectMeta,
+  type: Schema.optionalKey(Schema.String),
+  data: Schema.optionalKey(Schema.Record(Schema.String, Base64)),
+  stringData: Schema.optionalKey(StringMap)
+})
+export type Secret = typeof Secret.Type

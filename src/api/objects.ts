@@ -2,11 +2,12 @@
 // Used by every source (YAML files, the Kubernetes watch), so that a bad
 // object is reported the same way wherever it comes from.
 import { Predicate, Result, Schema, SchemaIssue } from "effect"
-import { Namespace, Service } from "./core.ts"
+import { AGENTGATEWAY_GROUP, AgentgatewayPolicy } from "./agentgatewayPolicy.ts"
+import { Namespace, Secret, Service } from "./core.ts"
 import { Gateway, GatewayClass } from "./gatewayApi.ts"
 import { GatewayParameters } from "./gatewayParameters.ts"
 
-export type InputObject = GatewayClass | Gateway | GatewayParameters | Service | Namespace
+export type InputObject = GatewayClass | Gateway | GatewayParameters | Service | Namespace | AgentgatewayPolicy | Secret
 export type InputKind = InputObject["kind"]
 
 const schemas = {
@@ -14,7 +15,9 @@ const schemas = {
   Gateway,
   GatewayParameters,
   Service,
-  Namespace
+  Namespace,
+  AgentgatewayPolicy,
+  Secret
 } as const
 
 export const INPUT_KINDS = Object.keys(schemas) as ReadonlyArray<InputKind>
@@ -25,7 +28,9 @@ const groups: Record<InputKind, string> = {
   Gateway: "gateway.networking.k8s.io",
   GatewayParameters: "gateway.kgateway.dev",
   Service: "",
-  Namespace: ""
+  Namespace: "",
+  AgentgatewayPolicy: AGENTGATEWAY_GROUP,
+  Secret: ""
 }
 
 const groupOf = (apiVersion: string): string => (apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")

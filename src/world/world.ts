@@ -1,6 +1,7 @@
 // The World: every decoded input object, by kind and key. Sources build it;
 // the translator reads it and nothing else.
-import type { Namespace, Service } from "../api/core.ts"
+import type { AgentgatewayPolicy } from "../api/agentgatewayPolicy.ts"
+import type { Namespace, Secret, Service } from "../api/core.ts"
 import type { Gateway, GatewayClass } from "../api/gatewayApi.ts"
 import type { GatewayParameters } from "../api/gatewayParameters.ts"
 import { keyOf } from "../api/meta.ts"
@@ -20,6 +21,10 @@ export interface World {
   readonly namespaces: ReadonlyMap<string, Namespace>
   /** Remote JWKS fetched for policies, by request key (not an object kind: the JWKS fetcher adds them). */
   readonly jwksKeySets: JwksKeySets
+  /** by `namespace/name` */
+  readonly agentgatewayPolicies: ReadonlyMap<string, AgentgatewayPolicy>
+  /** by `namespace/name`; only the ones policies reference matter, and their values never leave the translator */
+  readonly secrets: ReadonlyMap<string, Secret>
 }
 
 export const emptyWorld: World = {
@@ -28,7 +33,9 @@ export const emptyWorld: World = {
   gatewayParameters: new Map(),
   services: ServicesByNamespace.from([]),
   namespaces: new Map(),
-  jwksKeySets: noJwksKeySets
+  jwksKeySets: noJwksKeySets,
+  agentgatewayPolicies: new Map(),
+  secrets: new Map()
 }
 
 /** Identity of an object inside a World, as `Kind/namespace/name` or `Kind/name`. */
@@ -42,6 +49,8 @@ export const worldFromObjects = (objects: Iterable<InputObject>): World => {
   const gatewayParameters = new Map<string, GatewayParameters>()
   const services = new Map<string, Service>()
   const namespaces = new Map<string, Namespace>()
+  const agentgatewayPolicies = new Map<string, AgentgatewayPolicy>()
+  const secrets = new Map<string, Secret>()
   for (const object of objects) {
     switch (object.kind) {
       case "GatewayClass":
@@ -59,7 +68,22 @@ export const worldFromObjects = (objects: Iterable<InputObject>): World => {
       case "Service":
         services.set(keyOf(object.metadata), object)
         break
+      case "AgentgatewayPolicy":
+        agentgatewayPolicies.set(keyOf(object.metadata), object)
+        break
+      case "Secret":
+        secrets.set(keyOf(object.metadata), object)
+        break
     }
   }
-  return { gatewayClasses, gateways, gatewayParameters, services: ServicesByNamespace.from(services), namespaces, jwksKeySets: noJwksKeySets }
+  return {
+    gatewayClasses,
+    gateways,
+    gatewayParameters,
+    services: ServicesByNamespace.from(services),
+    namespaces,
+    jwksKeySets: noJwksKeySets,
+    agentgatewayPolicies,
+    secrets
+  }
 }

@@ -19,6 +19,10 @@ const fieldOf = (object: InputObject): Field => {
       return "services"
     case "Namespace":
       return "namespaces"
+    case "AgentgatewayPolicy":
+      return "agentgatewayPolicies"
+    case "Secret":
+      return "secrets"
   }
 }
 
