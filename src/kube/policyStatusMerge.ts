@@ -82,3 +82,34 @@ export const mergePolicyStatus = (
   for (const [key, entry] of desired) if (!placed.has(key)) ancestors.push(merge(entry, undefined))
   return { ...live, ancestors }
 }
+
+/** A policy's entry among the translator's statuses: its ancestors as agentplane sees them. */
+export interface PolicyStatusEntry {
+  readonly kind: "AgentgatewayPolicy"
+  readonly namespace: string
+  readonly name: string
+  readonly status: { readonly ancestors: ReadonlyArray<PolicyAncestor> }
+}
+
+export const POLICY_API_VERSION = "agentgateway.dev/v1alpha1"
+
+/**
+ * Whether a status entry is a policy's ancestors. A policy that could not be read has conditions
+ * only: policy status has no place for them (its Events say what is wrong), so it is not written.
+ */
+export const isPolicyStatus = (entry: { readonly kind: string; readonly status: unknown }): entry is PolicyStatusEntry =>
+  entry.kind === "AgentgatewayPolicy" && Array.isArray((entry.status as { ancestors?: unknown }).ancestors)
+
+export const policyStatusPath = (entry: PolicyStatusEntry): string =>
+  `/apis/${POLICY_API_VERSION}/namespaces/${entry.namespace}/agentgatewaypolicies/${entry.name}`
+
+/**
+ * The entry as it is written: conditions an earlier stage put beside the ancestors (the policy's
+ * newest version could not be read) go into every ancestor's entry, where policy status keeps them.
+ */
+export const policyAncestorsOf = (entry: PolicyStatusEntry): ReadonlyArray<PolicyAncestor> => {
+  const extra = (entry.status as { readonly conditions?: ReadonlyArray<Condition> }).conditions ?? []
+  if (extra.length === 0) return entry.status.ancestors
+  const types = new Set(extra.map((c) => c.type))
+  return entry.status.ancestors.map((ancestor) => ({ ...ancestor, conditions: [...extra, ...ancestor.conditions.filter((c) => !types.has(c.type))] }))
+}

@@ -69,7 +69,15 @@ describe("mergePolicyStatus", () => {
   it("drops conditions of ours it no longer reports, and keeps other status fields", () => {
     const live: LivePolicyStatus = {
       extra: 1,
-      ancestors: [{ ...ancestor("gw"), conditions: [{ ...accepted(true), lastTransitionTime: T0 }, { ...condition("Attached", true, "Attached", "x", 3), lastTransitionTime: T0 }] }]
+      ancestors: [
+        {
+          ...ancestor("gw"),
+          conditions: [
+            { ...accepted(true), lastTransitionTime: T0 },
+            { ...condition("Attached", true, "Attached", "x", 3), lastTransitionTime: T0 }
+          ]
+        }
+      ]
     }
     const merged = mergePolicyStatus(live, [ancestor("gw")], OURS, "default", T1)
     expect(merged.extra).toBe(1)

@@ -1,0 +1,232 @@
+// AgentgatewayPolicy in a cluster with agentplane's own CRD (manifests/crds): the API server takes
+// every field of the supported subset and every example policy, refuses unsupported fields at
+// apply (strict field validation) and what the Schema refuses (CEL); agentplane writes its
+// entries of status.ancestors (another controller's entry kept) and reads exactly the Secrets
+// policies reference, re-sending a policy when its Secret changes.
+import { fileURLToPath } from "node:url"
+import { Logger } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { UNSUPPORTED_FIELDS } from "../../src/api/agentgatewayPolicy.ts"
+import { decodeObject } from "../../src/api/objects.ts"
+import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
+import { eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
+import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
+import { examplePolicies, FIELD_POLICIES, POLICIES, policy, UNSUPPORTED_POLICIES, unsupportedFieldsOf } from "../support/policies.ts"
+import { TestProxy } from "../support/xdsClient.ts"
+
+const root = fileURLToPath(new URL("../../", import.meta.url))
+const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
+const CONTROLLER = "kgateway.dev/kgateway"
+
+let cluster: Cluster
+let kube: Kube
+let agentplane: KubeAgentplane | undefined
+const proxies: Array<TestProxy> = []
+const logs: Array<string> = []
+
+/** Server-side apply as `kubectl apply --server-side` sends it: strict field validation. */
+const apply = (object: any, dryRun = true) =>
+  kube.call(
+    "PATCH",
+    `${POLICIES}/namespaces/${object.metadata.namespace}/agentgatewaypolicies/${object.metadata.name}?fieldManager=kubectl&fieldValidation=Strict&force=true${
+      dryRun ? "&dryRun=All" : ""
+    }`,
+    object,
+    "application/apply-patch+yaml"
+  )
+
+beforeAll(async () => {
+  cluster = await startCluster()
+  kube = kubeClient(cluster)
+  await installOurCrds(kube)
+}, 45 * 60_000)
+
+afterAll(() => tearDown(proxies, agentplane, cluster), 60_000)
+
+describe("agentplane's AgentgatewayPolicy CRD", () => {
+  it("accepts every field of the supported subset, and stores them unchanged", async () => {
+    for (const object of FIELD_POLICIES) {
+      const res = await apply(object)
+      expect([200, 201], `${object.metadata.name}: ${JSON.stringify(res.body)}`).toContain(res.status)
+      // Nothing pruned: what is stored is what was sent.
+      expect(res.body.spec, object.metadata.name).toEqual(object.spec)
+      // And agentplane reads what the API server stores.
+      expect(decodeObject(res.body)._tag, object.metadata.name).toBe("Decoded")
+    }
+  })
+
+  it("accepts every example policy of the repository that sets only supported fields", async () => {
+    const examples = examplePolicies(root).filter(({ object }) => unsupportedFieldsOf(object, UNSUPPORTED_FIELDS).length === 0)
+    for (const { source, object } of examples) {
+      const outcome = decodeObject(object)
+      // Golden inputs that show a decoding refusal are refused by the CRD too; the rest must pass.
+      if (outcome._tag !== "Decoded") continue
+      const res = await apply({ ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? "default" } })
+      expect([200, 201], `${source} ${object.metadata.name}: ${JSON.stringify(res.body)}`).toContain(res.status)
+    }
+  })
+
+  it("refuses an unsupported field at apply, naming it", async () => {
+    for (const [field, object] of UNSUPPORTED_POLICIES) {
+      // kubectl apply --server-side (the API server answers a typed-patch failure with 500).
+      const applied = await apply(object)
+      expect(applied.status, `${field}: ${JSON.stringify(applied.body)}`).toBeGreaterThanOrEqual(400)
+      expect(applied.body.message, field).toContain(`.${field}: field not declared in schema`)
+      // kubectl apply / create (client-side): strict decoding.
+      const created = await kube.call("POST", `${POLICIES}/namespaces/default/agentgatewaypolicies?fieldValidation=Strict&dryRun=All`, object)
+      expect(created.status, `${field}: ${JSON.stringify(created.body)}`).toBe(400)
+      expect(created.body.message, field).toContain(`unknown field "${field}"`)
+    }
+    // The examples that set unsupported fields (to show their refusal) are refused too.
+    for (const { source, object } of examplePolicies(root)) {
+      const fields = unsupportedFieldsOf(object, UNSUPPORTED_FIELDS)
+      if (fields.length === 0) continue
+      const res = await apply({ ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? "default" } })
+      expect(res.status, source).toBe(400)
+      expect(res.body.message, source).toContain(`.${fields[0]}`)
+    }
+  })
+
+  it("refuses what agentplane's Schema refuses: one-of rules and target kinds", async () => {
+    const target = { group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" }
+    const refused: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
+      ["at least one of traffic or backend must be set", { targetRefs: [target] }],
+      ["only one kind of target per policy", { targetRefs: [target, { ...target, kind: "HTTPRoute", name: "r" }], traffic: { cors: {} } }],
+      ["exactly one of secretRef, secretSelector must be set", { targetRefs: [target], traffic: { apiKeyAuthentication: {} } }],
+      [
+        "exactly one of header, queryParameter, cookie must be set",
+        { targetRefs: [target], traffic: { apiKeyAuthentication: { secretRef: { name: "k" }, location: { header: { name: "a" }, cookie: { name: "b" } } } } }
+      ],
+      ["only a core Secret may be referenced", { targetRefs: [target], backend: { auth: { secretRef: { name: "k", kind: "ConfigMap" } } } }],
+      ["targetRefs may name Gateways", { targetRefs: [{ group: "", kind: "Service", name: "s" }], traffic: { cors: {} } }]
+    ]
+    for (const [message, spec] of refused) {
+      const res = await apply(policy("refused", spec))
+      expect(res.status, message).toBe(422)
+      expect(res.body.message, message).toContain(message)
+      // The Schema agrees: the decoder refuses the same object (or the translator refuses its target).
+    }
+  })
+})
+
+describe("in Kubernetes mode", () => {
+  beforeAll(async () => {
+    await kube.must("POST", `${GATEWAYS}/gatewayclasses`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "mcp" },
+      spec: { controllerName: CONTROLLER }
+    })
+    await kube.must("POST", `${GATEWAYS}/namespaces/default/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "mcp-gateway", namespace: "default" },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    })
+    await kube.must("POST", "/api/v1/namespaces/default/services", {
+      metadata: { name: "tools" },
+      spec: { ports: [{ name: "mcp", port: 3000, appProtocol: "kgateway.dev/mcp" }] }
+    })
+    agentplane = await startKubeAgentplane(cluster, {
+      identity: "policy-test",
+      logger: Logger.make(({ message }) => {
+        logs.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
+      })
+    })
+  }, 60_000)
+
+  it("writes its entry of status.ancestors, and keeps another controller's", async () => {
+    const path = `${POLICIES}/namespaces/default/agentgatewaypolicies/cors`
+    await kube.must(
+      "POST",
+      `${POLICIES}/namespaces/default/agentgatewaypolicies`,
+      policy("cors", {
+        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" }],
+        traffic: { cors: { allowOrigins: ["https://app.example.com"] } }
+      })
+    )
+    const foreign = {
+      ancestorRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "other-gateway", namespace: "default" },
+      controllerName: "example.com/other",
+      conditions: [{ type: "Accepted", status: "True", reason: "Accepted", message: "theirs", lastTransitionTime: "2026-01-01T00:00:00Z" }]
+    }
+    await kube.must("PATCH", `${path}/status`, { status: { ancestors: [foreign] } }, "application/merge-patch+json")
+
+    const written = await eventually(
+      async () => {
+        const read = await kube.must("GET", path)
+        return read.status?.ancestors?.some((a: any) => a.controllerName === CONTROLLER) ? read : undefined
+      },
+      "our ancestor entry",
+      30_000
+    )
+    const ours = written.status.ancestors.find((a: any) => a.controllerName === CONTROLLER)
+    expect(ours.ancestorRef).toMatchObject({ group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" })
+    expect(ours.conditions.find((c: any) => c.type === "Accepted")).toMatchObject({ status: "True", observedGeneration: 1 })
+    expect(written.status.ancestors).toContainEqual(foreign)
+
+    // Written only on change: nothing moves while nothing changes.
+    const version = written.metadata.resourceVersion
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    expect((await kube.must("GET", path)).metadata.resourceVersion).toBe(version)
+
+    // A target that does not exist: Accepted=False, TargetNotFound; the foreign entry still there.
+    await kube.must(
+      "PATCH",
+      path,
+      { spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "missing" }] } },
+      "application/merge-patch+json"
+    )
+    const missing = await eventually(
+      async () => {
+        const read = await kube.must("GET", path)
+        const entry = read.status?.ancestors?.find((a: any) => a.controllerName === CONTROLLER)
+        return entry?.ancestorRef?.name === "missing" ? read : undefined
+      },
+      "the ancestor entry of the missing target",
+      30_000
+    )
+    const entry = missing.status.ancestors.find((a: any) => a.controllerName === CONTROLLER)
+    expect(entry.conditions.find((c: any) => c.type === "Accepted")).toMatchObject({ status: "False", reason: "TargetNotFound" })
+    expect(missing.status.ancestors.filter((a: any) => a.controllerName === CONTROLLER)).toHaveLength(1)
+    expect(missing.status.ancestors).toContainEqual(foreign)
+  }, 60_000)
+
+  it("reads the API-key Secret a policy references into the xDS output, never an unreferenced one, and re-sends on edit", async () => {
+    await kube.must("POST", "/api/v1/namespaces/default/secrets", {
+      metadata: { name: "api-keys" },
+      stringData: { alice: "first-secret-key" }
+    })
+    await kube.must("POST", "/api/v1/namespaces/default/secrets", {
+      metadata: { name: "unreferenced" },
+      stringData: { bob: "never-read-key" }
+    })
+    await kube.must(
+      "POST",
+      `${POLICIES}/namespaces/default/agentgatewaypolicies`,
+      policy("keys", {
+        targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" }],
+        traffic: { apiKeyAuthentication: { secretRef: { name: "api-keys" } } }
+      })
+    )
+    const proxy = new TestProxy({
+      address: agentplane!.xdsAddress,
+      gateway: "mcp-gateway",
+      namespace: "default",
+      token: await serviceAccountToken(kube, "default", "mcp-gateway")
+    })
+    proxies.push(proxy)
+    const apiKeyPolicy = (key: string) => async () =>
+      [...proxy.decoded.values()].find((resource) => JSON.stringify(resource).includes(key)) === undefined ? undefined : true
+    await eventually(apiKeyPolicy("first-secret-key"), "the Secret's key in the xDS output", 30_000)
+
+    // Editing the Secret re-sends the policy with the new key.
+    await kube.must("PATCH", "/api/v1/namespaces/default/secrets/api-keys", { stringData: { alice: "second-secret-key" } }, "application/merge-patch+json")
+    await eventually(apiKeyPolicy("second-secret-key"), "the edited key in the xDS output", 30_000)
+    expect(await apiKeyPolicy("first-secret-key")()).toBeUndefined()
+    // The other Secret is never read: not in the configuration, and never the subject of a watch.
+    expect(await apiKeyPolicy("never-read-key")()).toBeUndefined()
+    // No value of any Secret in agentplane's logs.
+    for (const value of ["first-secret-key", "second-secret-key", "never-read-key"]) expect(logs.join("\n")).not.toContain(value)
+  }, 60_000)
+})
