@@ -3,6 +3,7 @@
 // protobuf's canonical JSON form, and the status of every object.
 import { describeProblem, type SourceProblem } from "../world/source.ts"
 import { Resource } from "../gen/agentgateway/resource.ts"
+import { redactSecrets } from "../translate/policies/redact.ts"
 import type { ObjectStatus } from "../translate/status.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
 import { RESOURCE_TYPE_URL, resourcesOf, type Snapshot } from "../xds/snapshot.ts"
@@ -45,7 +46,8 @@ const partsOf = (input: DumpInput, gateway: string | undefined) => ({
   gateways: [...input.snapshot.gateways.keys()].filter((name) => gateway === undefined || name === gateway).sort(),
   resources: function* (name: string) {
     for (const r of resourcesOf(input.snapshot.gateways.get(name)!, RESOURCE_TYPE_URL).values()) {
-      yield { name: r.name, version: r.version, resource: Resource.toJSON(Resource.decode(r.bytes)) }
+      // Credentials inside policies are for the proxy only.
+      yield { name: r.name, version: r.version, resource: Resource.toJSON(redactSecrets(Resource.decode(r.bytes))) }
     }
   },
   // One gateway's view holds its own status only.

@@ -47,7 +47,7 @@ const location = (path: ReadonlyArray<string>) => [path, [exactlyOne(["header", 
 
 /** A reference to a core Secret of the policy's namespace: no other group or kind. */
 const coreSecretOnly = {
-  rule: "(!has(self.group) || self.group == '') && (!has(self.kind) || self.kind == '' || self.kind == 'Secret')",
+  rule: "(!has(self.group) || self.group == '') && (!has(self.kind) || self.kind == 'Secret')",
   message: 'only a core Secret may be referenced (group "", kind Secret)'
 }
 

@@ -94,22 +94,12 @@ export interface PolicyStatusEntry {
 export const POLICY_API_VERSION = "agentgateway.dev/v1alpha1"
 
 /**
- * Whether a status entry is a policy's ancestors. A policy that could not be read has conditions
- * only: policy status has no place for them (its Events say what is wrong), so it is not written.
+ * Whether a status entry is a policy's ancestors. A policy that could not be read at all has
+ * conditions only: policy status has no place for them (its Events say what is wrong), so it is
+ * not written.
  */
 export const isPolicyStatus = (entry: { readonly kind: string; readonly status: unknown }): entry is PolicyStatusEntry =>
   entry.kind === "AgentgatewayPolicy" && Array.isArray((entry.status as { ancestors?: unknown }).ancestors)
 
 export const policyStatusPath = (entry: PolicyStatusEntry): string =>
   `/apis/${POLICY_API_VERSION}/namespaces/${entry.namespace}/agentgatewaypolicies/${entry.name}`
-
-/**
- * The entry as it is written: conditions an earlier stage put beside the ancestors (the policy's
- * newest version could not be read) go into every ancestor's entry, where policy status keeps them.
- */
-export const policyAncestorsOf = (entry: PolicyStatusEntry): ReadonlyArray<PolicyAncestor> => {
-  const extra = (entry.status as { readonly conditions?: ReadonlyArray<Condition> }).conditions ?? []
-  if (extra.length === 0) return entry.status.ancestors
-  const types = new Set(extra.map((c) => c.type))
-  return entry.status.ancestors.map((ancestor) => ({ ...ancestor, conditions: [...extra, ...ancestor.conditions.filter((c) => !types.has(c.type))] }))
-}

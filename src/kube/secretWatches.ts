@@ -53,8 +53,8 @@ export const secretWatchesFor = (references: Iterable<SecretReference>): Readonl
   return [...watches.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
-const isCoreSecret = (ref: { readonly group?: string; readonly kind?: string }) =>
-  (ref.group ?? "") === "" && ((ref.kind ?? "") === "" || ref.kind === "Secret")
+/** As the translator reads references (translate/policies/secrets.ts): anything else reads no Secret. */
+const isCoreSecret = (ref: { readonly group?: string; readonly kind?: string }) => (ref.group ?? "") === "" && (ref.kind ?? "Secret") === "Secret"
 
 /**
  * The Secrets one policy reads, in its own namespace: API keys (by name or labels), htpasswd users,

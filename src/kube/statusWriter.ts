@@ -8,7 +8,7 @@ import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../world/source.ts"
 import { capMessage, MESSAGE_BUDGET } from "../translate/conditionMessages.ts"
 import type { Condition } from "../translate/conditions.ts"
-import { gatewayKeyOf, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
+import { gatewayKeyOf, type ConditionsStatus, type GatewayStatus, type ObjectStatus } from "../translate/status.ts"
 import type { World } from "../world/world.ts"
 import { DataPlane } from "../xds/dataPlane.ts"
 import type { ConnectedProxy } from "../xds/dataPlane.ts"
@@ -21,7 +21,7 @@ import { kubeTime } from "./kubeTime.ts"
 import { LeaderElection } from "./leaderElection.ts"
 import { Deployer, type ManagedGateway } from "./deployer.ts"
 import { gatewayWithManagedProxy } from "./managedStatus.ts"
-import { isPolicyStatus, type LivePolicyStatus, mergePolicyStatus, POLICY_API_VERSION, policyAncestorsOf, policyStatusPath } from "./policyStatusMerge.ts"
+import { isPolicyStatus, type LivePolicyStatus, mergePolicyStatus, POLICY_API_VERSION, policyStatusPath } from "./policyStatusMerge.ts"
 import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus, replacementPatch } from "./statusMerge.ts"
 import { WATCHED } from "./watchSource.ts"
 
@@ -62,7 +62,7 @@ interface Computed {
 
 /** Programmed is Pending only because connected proxies have not acknowledged the newest push yet. */
 const awaitingAck = (status: ObjectStatus, own: ReadonlyArray<ConnectedProxy>): boolean =>
-  own.length > 0 && status.status.conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
+  own.length > 0 && "conditions" in status.status && status.status.conditions.some((c) => c.type === "Programmed" && c.reason === "Pending")
 
 const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -80,7 +80,7 @@ const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
   if (isPolicyStatus(entry)) {
     return {
       ...entry,
-      status: { ...entry.status, ancestors: policyAncestorsOf(entry).map((ancestor) => ({ ...ancestor, conditions: capConditions(ancestor.conditions) })) }
+      status: { ...entry.status, ancestors: entry.status.ancestors.map((ancestor) => ({ ...ancestor, conditions: capConditions(ancestor.conditions) })) }
     } as ObjectStatus
   }
   const status = entry.status as Partial<GatewayStatus> & { readonly conditions: ReadonlyArray<Condition> }
@@ -196,7 +196,7 @@ export const statusWriter = (controllerName: string) =>
               ? mergePolicyStatus(live.status as LivePolicyStatus | undefined, status.status.ancestors, controllerName, status.namespace, now)
               : status.kind === "Gateway" && "listeners" in status.status
                 ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
-                : mergeClassStatus(live.status, status.status as { readonly conditions: ReadonlyArray<Condition> }, now)
+                : mergeClassStatus(live.status, status.status as ConditionsStatus, now)
             // A policy none of whose ancestors are ours, never written by anyone, stays without status.
             const nothingOfOurs = live.status === undefined && isPolicyStatus(status) && (merged as LivePolicyStatus).ancestors?.length === 0
             const unchanged = nothingOfOurs || canonical(merged) === canonical(live.status ?? {})

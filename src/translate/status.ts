@@ -1,6 +1,7 @@
 // Status of every object the translator judged, in the Gateway API's shape.
 import { describeProblem, type SourceProblem } from "../world/source.ts"
 import { condition, type Condition } from "./conditions.ts"
+import type { PolicyStatus } from "./policies/policyStatus.ts"
 
 export interface RouteGroupKind {
   readonly group: string
@@ -33,13 +34,17 @@ export interface ConditionsStatus {
 export type ObjectStatus =
   | { readonly kind: "GatewayClass"; readonly name: string; readonly status: ConditionsStatus }
   | { readonly kind: "Gateway"; readonly namespace: string; readonly name: string; readonly status: GatewayStatus }
-  | {
-      /** An input object that could not be read: it names the field and the fix. */
-      readonly kind: string
-      readonly namespace?: string
-      readonly name: string
-      readonly status: ConditionsStatus
-    }
+  /** Gateway API policy status: one entry per ancestor (targeted Gateway). */
+  | { readonly kind: "AgentgatewayPolicy"; readonly namespace: string; readonly name: string; readonly status: PolicyStatus }
+  | ProblemStatus
+
+/** An input object that could not be read: it names the field and the fix. */
+export interface ProblemStatus {
+  readonly kind: string
+  readonly namespace?: string
+  readonly name: string
+  readonly status: ConditionsStatus
+}
 
 /** The `namespace/name` of a Gateway's status entry: the key of its gateway in snapshots and proxies. */
 export const gatewayKeyOf = (entry: ObjectStatus): string => `${(entry as { namespace: string }).namespace}/${entry.name}`
@@ -70,6 +75,14 @@ export const statusesWithProblems = (statuses: ReadonlyArray<ObjectStatus>, prob
     if (problem === undefined) return entry
     byKey.delete(statusKey(entry))
     const accepted = problem.status.conditions[0]!
+    // A policy's conditions live per ancestor: each says what is wrong with the newest version.
+    if ("ancestors" in entry.status) {
+      const ancestors = entry.status.ancestors.map((ancestor) => ({
+        ...ancestor,
+        conditions: [accepted, ...ancestor.conditions.filter((c) => c.type !== "Accepted")]
+      }))
+      return { ...entry, status: { ancestors } } as ObjectStatus
+    }
     return {
       ...entry,
       status: { ...entry.status, conditions: [accepted, ...entry.status.conditions.filter((c) => c.type !== "Accepted")] }
@@ -79,7 +92,7 @@ export const statusesWithProblems = (statuses: ReadonlyArray<ObjectStatus>, prob
 }
 
 /** Statuses for input objects that could not be read, naming the field and the fix. */
-export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ObjectStatus> => {
+export const problemStatuses = (problems: ReadonlyArray<SourceProblem>): ReadonlyArray<ProblemStatus> => {
   const byObject = new Map<string, { kind: string; namespace?: string; name: string; messages: Array<string> }>()
   for (const problem of problems) {
     if (problem.kind === undefined || problem.name === undefined) continue

@@ -13,6 +13,7 @@ import { admittedServices } from "./admittedServices.ts"
 import type { TranslateOptions } from "./options.ts"
 import { a2aListener } from "./a2a.ts"
 import { classParameters, gatewayParameters, mcpBehaviour, type ParametersResolution } from "./parameters.ts"
+import { makePolicyTranslator, NO_POLICY_RESOURCES, type PoliciesTranslation } from "./policies/policies.ts"
 import { bindResource, httpListenerResource, type McpBehaviour, type NamedResource } from "./resources.ts"
 import { sortStatuses, statusKey, type GatewayStatus, type ListenerStatus, type ObjectStatus } from "./status.ts"
 import type { World } from "../world/world.ts"
@@ -91,7 +92,8 @@ const translateGateway = (
   gateway: Gateway,
   admitted: ReadonlyArray<ReadonlyArray<Service>>,
   behaviour: McpBehaviour,
-  options: TranslateOptions
+  options: TranslateOptions,
+  policies: ReadonlyArray<NamedResource>
 ): GatewayResult => {
   const namespace = namespaceOf(gateway.metadata)
   const name = gateway.metadata.name
@@ -176,7 +178,7 @@ const translateGateway = (
           condition("Programmed", false, "Pending", PENDING_MESSAGE, generation)
         ]
   return {
-    resources: valid === 0 ? undefined : sortedUnique(resources),
+    resources: valid === 0 ? undefined : sortedUnique([...resources, ...policies]),
     status: { conditions: gatewayConditions, listeners: listenerStatuses }
   }
 }
@@ -188,7 +190,14 @@ const sameElements = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) => a
 const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
   a.length === b.length && a.every((x, i) => x === b[i] || (Array.isArray(x) && Array.isArray(b[i]) && sameElements(x, b[i] as ReadonlyArray<unknown>)))
 
-type TranslateValid = (world: World, key: string, gateway: Gateway, behaviour: McpBehaviour, options: TranslateOptions) => GatewayResult
+type TranslateValid = (
+  world: World,
+  key: string,
+  gateway: Gateway,
+  behaviour: McpBehaviour,
+  options: TranslateOptions,
+  policies: ReadonlyArray<NamedResource>
+) => GatewayResult
 
 /** Which Gateways a change to one namespace's Services can touch. */
 interface Reach {
@@ -239,6 +248,7 @@ const changedNamespaces = (before: World, after: World): ReadonlyArray<string> =
  */
 export const makeTranslator = () => {
   const memo = new Map<string, { readonly inputs: ReadonlyArray<unknown>; readonly result: GatewayResult }>()
+  const translatePolicies = makePolicyTranslator()
   const sameStatus = (previous: ObjectStatus | undefined, entry: ObjectStatus): previous is ObjectStatus =>
     previous !== undefined && (previous.status === entry.status || JSON.stringify(previous.status) === JSON.stringify(entry.status))
 
@@ -250,6 +260,7 @@ export const makeTranslator = () => {
         readonly translation: Translation
         readonly reach: Reach
         readonly statusIndex: ReadonlyMap<string, number>
+        readonly policies: PoliciesTranslation
       }
     | undefined
 
@@ -267,18 +278,19 @@ export const makeTranslator = () => {
     })
   }
 
-  const translateValid: TranslateValid = (world, key, gateway, behaviour, options) => {
+  const translateValid: TranslateValid = (world, key, gateway, behaviour, options, policies) => {
     const namespace = namespaceOf(gateway.metadata)
     const admitted = gateway.spec.listeners.map((listener) => {
       const kind = listenerKindOf(listener)
       return kind === "mcp" || kind === "a2a" ? admittedServices(world, namespace, listener) : NO_SERVICES
     })
-    const inputs = [gateway, options, JSON.stringify(behaviour), ...admitted]
+    // The policies that reach this Gateway are one more array compared element by element.
+    const inputs = [gateway, options, JSON.stringify(behaviour), policies, ...admitted]
     const cached = memo.get(key)
     // Arrays of admitted Services are shared while their namespaces are unchanged; equal contents
     // in a new array (an All listener after an unrelated change) are compared element by element.
     if (cached !== undefined && sameInputs(cached.inputs, inputs)) return cached.result
-    const fresh = translateGateway(gateway, admitted, behaviour, options)
+    const fresh = translateGateway(gateway, admitted, behaviour, options, policies)
     // An unchanged status stays the same object, so it is recognised by identity downstream.
     const result =
       cached !== undefined && JSON.stringify(cached.result.status) === JSON.stringify(fresh.status) ? { ...fresh, status: cached.result.status } : fresh
@@ -287,13 +299,15 @@ export const makeTranslator = () => {
   }
 
   const fullPass = (world: World, options: TranslateOptions): Translation => {
-    const translated = translateWith(world, options, translateValid, memo)
+    const policies = translatePolicies(world, options)
+    const translated = translateWith(world, options, translateValid, memo, policies)
     const translation = { ...translated, statuses: keepEntries(translated.statuses) }
     last = {
       world,
       options,
       translation,
       reach: reachOf(world),
+      policies,
       statusIndex: new Map(translation.statuses.map((entry, index) => [statusKey(entry), index]))
     }
     return translation
@@ -304,6 +318,8 @@ export const makeTranslator = () => {
     const previous = last
     const touched = new Set(previous.reach.crossNamespace)
     for (const namespace of changedNamespaces(previous.world, world)) {
+      // Remote JWKS are fetched through Services: their change can change any policy, so start over.
+      if (previous.policies.jwksNamespaces.has(namespace)) return fullPass(world, options)
       for (const key of previous.reach.sameNamespace.get(namespace) ?? []) touched.add(key)
     }
     const owners = ownClassesOf(world, options)
@@ -311,7 +327,7 @@ export const makeTranslator = () => {
     let statuses: Array<ObjectStatus> | undefined
     for (const key of touched) {
       const gateway = world.gateways.get(key)!
-      const result = gatewayResult(world, key, gateway, owners, options, translateValid)
+      const result = gatewayResult(world, key, gateway, owners, options, translateValid, previous.policies)
       if (result === undefined) continue
       const before = previous.translation.gateways.get(key)
       // Whether a Gateway has resources at all does not depend on Services; if it did, start over.
@@ -381,7 +397,8 @@ const gatewayResult = (
   gateway: Gateway,
   owners: OwnClasses,
   options: TranslateOptions,
-  translateValid: TranslateValid
+  translateValid: TranslateValid,
+  policies: PoliciesTranslation
 ): GatewayResult | undefined => {
   const owner = owners.get(gateway.spec.gatewayClassName)
   if (owner === undefined) return undefined
@@ -391,22 +408,29 @@ const gatewayResult = (
   const own = gatewayParameters(world, gateway, owner.resolution.layers)
   return own._tag === "Invalid"
     ? rejectedGateway(gateway, "InvalidParameters", own.message)
-    : translateValid(world, key, gateway, mcpBehaviour(own.layers), options)
+    : translateValid(world, key, gateway, mcpBehaviour(own.layers), options, policies.byGateway.get(key) ?? NO_POLICY_RESOURCES)
 }
 
-const translateWith = (world: World, options: TranslateOptions, translateValid: TranslateValid, memo: Map<string, unknown>): Translation => {
+const translateWith = (
+  world: World,
+  options: TranslateOptions,
+  translateValid: TranslateValid,
+  memo: Map<string, unknown>,
+  policies: PoliciesTranslation
+): Translation => {
   const statuses: Array<ObjectStatus> = []
   const gateways = new Map<string, ReadonlyArray<NamedResource>>()
   const owners = ownClassesOf(world, options)
   for (const { gatewayClass, resolution } of owners.values()) statuses.push(classEntry(gatewayClass, resolution))
   for (const key of [...world.gateways.keys()].sort()) {
     const gateway = world.gateways.get(key)!
-    const result = gatewayResult(world, key, gateway, owners, options, translateValid)
+    const result = gatewayResult(world, key, gateway, owners, options, translateValid, policies)
     if (result === undefined) continue
     if (result.resources !== undefined) gateways.set(key, result.resources)
     statuses.push(gatewayEntry(gateway, result.status))
   }
   // Forget Gateways that are gone (or no longer ours).
   for (const key of memo.keys()) if (!gateways.has(key)) memo.delete(key)
+  statuses.push(...policies.statuses)
   return { gateways, statuses: sortStatuses(statuses) }
 }

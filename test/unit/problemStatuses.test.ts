@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest"
 import type { SourceProblem } from "../../src/world/source.ts"
 import { configDump } from "../../src/admin/configDump.ts"
 import { defaultTranslateOptions } from "../../src/translate/options.ts"
-import { statusesWithProblems, type GatewayStatus } from "../../src/translate/status.ts"
+import { statusesWithProblems, type ConditionsStatus, type GatewayStatus } from "../../src/translate/status.ts"
 import { translate } from "../../src/translate/translate.ts"
 import { worldFromObjects } from "../../src/world/world.ts"
 import { buildSnapshot, emptySnapshot } from "../../src/xds/snapshot.ts"
@@ -55,7 +55,9 @@ describe("statuses with problems", () => {
   it("are what config_dump shows: no second, contradicting entry for the same object", () => {
     const statuses = statusesWithProblems(translation.statuses, [stale])
     const dump = configDump({ snapshot: buildSnapshot(translation, emptySnapshot), statuses, problems: [stale] })
-    const accepted = dump.statuses.filter((s) => s.name === "gw").map((s) => s.status.conditions.find((c) => c.type === "Accepted")!.status)
+    const accepted = dump.statuses
+      .filter((s) => s.name === "gw")
+      .map((s) => (s.status as ConditionsStatus).conditions.find((c) => c.type === "Accepted")!.status)
     expect(accepted).toEqual(["False"])
   })
 
@@ -71,7 +73,7 @@ describe("statuses with problems", () => {
     }
     const statuses = statusesWithProblems(translation.statuses, [unread])
     expect(statuses.map((s) => `${s.kind}/${s.name}`)).toEqual(["Gateway/broken", "Gateway/gw", "GatewayClass/mcp"])
-    expect(statuses.find((s) => s.name === "broken")!.status.conditions).toEqual([
+    expect((statuses.find((s) => s.name === "broken")!.status as ConditionsStatus).conditions).toEqual([
       { type: "Accepted", status: "False", reason: "Invalid", message: "gw.yaml (document 1): Gateway ns/broken spec.listeners needs at least one listener" }
     ])
     for (const entry of translation.statuses) expect(statuses).toContain(entry)
@@ -80,7 +82,7 @@ describe("statuses with problems", () => {
 
   it("join several problems of one object in one capped message", () => {
     const many = Array.from({ length: 500 }, (_, i): SourceProblem => ({ ...stale, message: `problem ${i} ${"x".repeat(100)}` }))
-    const accepted = statusesWithProblems(translation.statuses, many).find((s) => s.name === "gw")!.status.conditions[0]!
+    const accepted = (statusesWithProblems(translation.statuses, many).find((s) => s.name === "gw")!.status as ConditionsStatus).conditions[0]!
     expect(accepted.message.length).toBeLessThanOrEqual(32_768)
     expect(accepted.message).toMatch(/… \(message truncated\)$/)
   })

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Duration } from "../google/protobuf/duration.ts";
+import { Struct, Value } from "../google/protobuf/struct.ts";
 
 export const protobufPackage = "agentgateway.dev.resource";
 
@@ -68,6 +69,82 @@ export function protocolToJSON(object: Protocol): string {
     case Protocol.HBONE:
       return "HBONE";
     case Protocol.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export const McpIdentityProvider = {
+  UNSPECIFIED: 0,
+  AUTH0: 1,
+  KEYCLOAK: 2,
+  OKTA: 3,
+  DESCOPE: 4,
+  AUTHENTIK: 5,
+  ENTRA: 6,
+  UNRECOGNIZED: -1,
+} as const;
+
+export type McpIdentityProvider = typeof McpIdentityProvider[keyof typeof McpIdentityProvider];
+
+export namespace McpIdentityProvider {
+  export type UNSPECIFIED = typeof McpIdentityProvider.UNSPECIFIED;
+  export type AUTH0 = typeof McpIdentityProvider.AUTH0;
+  export type KEYCLOAK = typeof McpIdentityProvider.KEYCLOAK;
+  export type OKTA = typeof McpIdentityProvider.OKTA;
+  export type DESCOPE = typeof McpIdentityProvider.DESCOPE;
+  export type AUTHENTIK = typeof McpIdentityProvider.AUTHENTIK;
+  export type ENTRA = typeof McpIdentityProvider.ENTRA;
+  export type UNRECOGNIZED = typeof McpIdentityProvider.UNRECOGNIZED;
+}
+
+export function mcpIdentityProviderFromJSON(object: any): McpIdentityProvider {
+  switch (object) {
+    case 0:
+    case "UNSPECIFIED":
+      return McpIdentityProvider.UNSPECIFIED;
+    case 1:
+    case "AUTH0":
+      return McpIdentityProvider.AUTH0;
+    case 2:
+    case "KEYCLOAK":
+      return McpIdentityProvider.KEYCLOAK;
+    case 3:
+    case "OKTA":
+      return McpIdentityProvider.OKTA;
+    case 4:
+    case "DESCOPE":
+      return McpIdentityProvider.DESCOPE;
+    case 5:
+    case "AUTHENTIK":
+      return McpIdentityProvider.AUTHENTIK;
+    case 6:
+    case "ENTRA":
+      return McpIdentityProvider.ENTRA;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return McpIdentityProvider.UNRECOGNIZED;
+  }
+}
+
+export function mcpIdentityProviderToJSON(object: McpIdentityProvider): string {
+  switch (object) {
+    case McpIdentityProvider.UNSPECIFIED:
+      return "UNSPECIFIED";
+    case McpIdentityProvider.AUTH0:
+      return "AUTH0";
+    case McpIdentityProvider.KEYCLOAK:
+      return "KEYCLOAK";
+    case McpIdentityProvider.OKTA:
+      return "OKTA";
+    case McpIdentityProvider.DESCOPE:
+      return "DESCOPE";
+    case McpIdentityProvider.AUTHENTIK:
+      return "AUTHENTIK";
+    case McpIdentityProvider.ENTRA:
+      return "ENTRA";
+    case McpIdentityProvider.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -528,10 +605,13 @@ export interface Policy {
 export interface TrafficPolicySpec {
   phase: TrafficPolicySpec_PolicyPhase;
   kind:
+    | { $case: "localRateLimit"; value: TrafficPolicySpec_LocalRateLimit }
     | { $case: "authorization"; value: TrafficPolicySpec_RBAC }
     | { $case: "jwt"; value: TrafficPolicySpec_JWT }
     | { $case: "urlRewrite"; value: TrafficPolicySpec_UrlRewrite }
     | { $case: "cors"; value: TrafficPolicySpec_CORS }
+    | { $case: "basicAuth"; value: TrafficPolicySpec_BasicAuthentication }
+    | { $case: "apiKeyAuth"; value: TrafficPolicySpec_APIKey }
     | undefined;
 }
 
@@ -582,6 +662,8 @@ export interface TrafficPolicySpec_RBAC {
 export interface TrafficPolicySpec_JWT {
   mode: TrafficPolicySpec_JWT_Mode;
   providers: TrafficPolicySpec_JWT_Provider[];
+  mcp: TrafficPolicySpec_JWT_MCP | undefined;
+  authorizationLocation: AuthorizationLocation | undefined;
 }
 
 export const TrafficPolicySpec_JWT_Mode = { OPTIONAL: 0, STRICT: 1, PERMISSIVE: 2, UNRECOGNIZED: -1 } as const;
@@ -638,6 +720,161 @@ export interface TrafficPolicySpec_JWT_Provider_ValidationOptions {
   requiredClaims: string[];
 }
 
+export interface TrafficPolicySpec_JWT_MCP {
+  provider: McpIdentityProvider;
+  resourceMetadata: McpResourceMetadata | undefined;
+  clientId?: string | undefined;
+}
+
+export interface TrafficPolicySpec_LocalRateLimit {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillInterval: Duration | undefined;
+  type: TrafficPolicySpec_LocalRateLimit_Type;
+}
+
+export const TrafficPolicySpec_LocalRateLimit_Type = { REQUEST: 0, TOKEN: 1, UNRECOGNIZED: -1 } as const;
+
+export type TrafficPolicySpec_LocalRateLimit_Type =
+  typeof TrafficPolicySpec_LocalRateLimit_Type[keyof typeof TrafficPolicySpec_LocalRateLimit_Type];
+
+export namespace TrafficPolicySpec_LocalRateLimit_Type {
+  export type REQUEST = typeof TrafficPolicySpec_LocalRateLimit_Type.REQUEST;
+  export type TOKEN = typeof TrafficPolicySpec_LocalRateLimit_Type.TOKEN;
+  export type UNRECOGNIZED = typeof TrafficPolicySpec_LocalRateLimit_Type.UNRECOGNIZED;
+}
+
+export function trafficPolicySpec_LocalRateLimit_TypeFromJSON(object: any): TrafficPolicySpec_LocalRateLimit_Type {
+  switch (object) {
+    case 0:
+    case "REQUEST":
+      return TrafficPolicySpec_LocalRateLimit_Type.REQUEST;
+    case 1:
+    case "TOKEN":
+      return TrafficPolicySpec_LocalRateLimit_Type.TOKEN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TrafficPolicySpec_LocalRateLimit_Type.UNRECOGNIZED;
+  }
+}
+
+export function trafficPolicySpec_LocalRateLimit_TypeToJSON(object: TrafficPolicySpec_LocalRateLimit_Type): string {
+  switch (object) {
+    case TrafficPolicySpec_LocalRateLimit_Type.REQUEST:
+      return "REQUEST";
+    case TrafficPolicySpec_LocalRateLimit_Type.TOKEN:
+      return "TOKEN";
+    case TrafficPolicySpec_LocalRateLimit_Type.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface TrafficPolicySpec_BasicAuthentication {
+  htpasswdContent: string;
+  realm?: string | undefined;
+  mode: TrafficPolicySpec_BasicAuthentication_Mode;
+  authorizationLocation: AuthorizationLocation | undefined;
+}
+
+export const TrafficPolicySpec_BasicAuthentication_Mode = { STRICT: 0, OPTIONAL: 1, UNRECOGNIZED: -1 } as const;
+
+export type TrafficPolicySpec_BasicAuthentication_Mode =
+  typeof TrafficPolicySpec_BasicAuthentication_Mode[keyof typeof TrafficPolicySpec_BasicAuthentication_Mode];
+
+export namespace TrafficPolicySpec_BasicAuthentication_Mode {
+  export type STRICT = typeof TrafficPolicySpec_BasicAuthentication_Mode.STRICT;
+  export type OPTIONAL = typeof TrafficPolicySpec_BasicAuthentication_Mode.OPTIONAL;
+  export type UNRECOGNIZED = typeof TrafficPolicySpec_BasicAuthentication_Mode.UNRECOGNIZED;
+}
+
+export function trafficPolicySpec_BasicAuthentication_ModeFromJSON(
+  object: any,
+): TrafficPolicySpec_BasicAuthentication_Mode {
+  switch (object) {
+    case 0:
+    case "STRICT":
+      return TrafficPolicySpec_BasicAuthentication_Mode.STRICT;
+    case 1:
+    case "OPTIONAL":
+      return TrafficPolicySpec_BasicAuthentication_Mode.OPTIONAL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TrafficPolicySpec_BasicAuthentication_Mode.UNRECOGNIZED;
+  }
+}
+
+export function trafficPolicySpec_BasicAuthentication_ModeToJSON(
+  object: TrafficPolicySpec_BasicAuthentication_Mode,
+): string {
+  switch (object) {
+    case TrafficPolicySpec_BasicAuthentication_Mode.STRICT:
+      return "STRICT";
+    case TrafficPolicySpec_BasicAuthentication_Mode.OPTIONAL:
+      return "OPTIONAL";
+    case TrafficPolicySpec_BasicAuthentication_Mode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface TrafficPolicySpec_APIKey {
+  apiKeys: TrafficPolicySpec_APIKey_User[];
+  mode: TrafficPolicySpec_APIKey_Mode;
+  authorizationLocation: AuthorizationLocation | undefined;
+}
+
+export const TrafficPolicySpec_APIKey_Mode = { STRICT: 0, OPTIONAL: 1, PERMISSIVE: 2, UNRECOGNIZED: -1 } as const;
+
+export type TrafficPolicySpec_APIKey_Mode =
+  typeof TrafficPolicySpec_APIKey_Mode[keyof typeof TrafficPolicySpec_APIKey_Mode];
+
+export namespace TrafficPolicySpec_APIKey_Mode {
+  export type STRICT = typeof TrafficPolicySpec_APIKey_Mode.STRICT;
+  export type OPTIONAL = typeof TrafficPolicySpec_APIKey_Mode.OPTIONAL;
+  export type PERMISSIVE = typeof TrafficPolicySpec_APIKey_Mode.PERMISSIVE;
+  export type UNRECOGNIZED = typeof TrafficPolicySpec_APIKey_Mode.UNRECOGNIZED;
+}
+
+export function trafficPolicySpec_APIKey_ModeFromJSON(object: any): TrafficPolicySpec_APIKey_Mode {
+  switch (object) {
+    case 0:
+    case "STRICT":
+      return TrafficPolicySpec_APIKey_Mode.STRICT;
+    case 1:
+    case "OPTIONAL":
+      return TrafficPolicySpec_APIKey_Mode.OPTIONAL;
+    case 2:
+    case "PERMISSIVE":
+      return TrafficPolicySpec_APIKey_Mode.PERMISSIVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TrafficPolicySpec_APIKey_Mode.UNRECOGNIZED;
+  }
+}
+
+export function trafficPolicySpec_APIKey_ModeToJSON(object: TrafficPolicySpec_APIKey_Mode): string {
+  switch (object) {
+    case TrafficPolicySpec_APIKey_Mode.STRICT:
+      return "STRICT";
+    case TrafficPolicySpec_APIKey_Mode.OPTIONAL:
+      return "OPTIONAL";
+    case TrafficPolicySpec_APIKey_Mode.PERMISSIVE:
+      return "PERMISSIVE";
+    case TrafficPolicySpec_APIKey_Mode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface TrafficPolicySpec_APIKey_User {
+  key: string;
+  metadata: { [key: string]: any } | undefined;
+}
+
 export interface TrafficPolicySpec_UrlRewrite {
   host: string;
   path: { $case: "full"; value: string } | { $case: "prefix"; value: string } | undefined;
@@ -656,6 +893,7 @@ export interface BackendPolicySpec {
   kind:
     | { $case: "a2a"; value: BackendPolicySpec_A2a }
     | { $case: "backendTls"; value: BackendPolicySpec_BackendTLS }
+    | { $case: "auth"; value: BackendAuthPolicy }
     | { $case: "mcpAuthorization"; value: BackendPolicySpec_McpAuthorization }
     | undefined;
 }
@@ -728,6 +966,52 @@ export interface BackendPolicySpec_McpAuthorization {
   allow: string[];
   deny: string[];
   require: string[];
+}
+
+export interface AuthorizationLocation {
+  kind:
+    | { $case: "header"; value: AuthorizationLocation_Header }
+    | { $case: "queryParameter"; value: AuthorizationLocation_QueryParameter }
+    | { $case: "cookie"; value: AuthorizationLocation_Cookie }
+    | undefined;
+}
+
+export interface AuthorizationLocation_Header {
+  name: string;
+  prefix?: string | undefined;
+}
+
+export interface AuthorizationLocation_QueryParameter {
+  name: string;
+}
+
+export interface AuthorizationLocation_Cookie {
+  name: string;
+}
+
+export interface BackendAuthPolicy {
+  kind:
+    | { $case: "passthrough"; value: BackendAuthPolicy_Passthrough }
+    | { $case: "key"; value: BackendAuthPolicy_Key }
+    | undefined;
+}
+
+export interface BackendAuthPolicy_Passthrough {
+  authorizationLocation: AuthorizationLocation | undefined;
+}
+
+export interface BackendAuthPolicy_Key {
+  secret: string;
+  authorizationLocation: AuthorizationLocation | undefined;
+}
+
+export interface McpResourceMetadata {
+  extra: { [key: string]: any | undefined };
+}
+
+export interface McpResourceMetadata_ExtraEntry {
+  key: string;
+  value: any | undefined;
 }
 
 function createBaseResource(): Resource {
@@ -4001,6 +4285,9 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
       writer.uint32(8).int32(message.phase);
     }
     switch (message.kind?.$case) {
+      case "localRateLimit":
+        TrafficPolicySpec_LocalRateLimit.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
       case "authorization":
         TrafficPolicySpec_RBAC.encode(message.kind.value, writer.uint32(50).fork()).join();
         break;
@@ -4012,6 +4299,12 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
         break;
       case "cors":
         TrafficPolicySpec_CORS.encode(message.kind.value, writer.uint32(146).fork()).join();
+        break;
+      case "basicAuth":
+        TrafficPolicySpec_BasicAuthentication.encode(message.kind.value, writer.uint32(154).fork()).join();
+        break;
+      case "apiKeyAuth":
+        TrafficPolicySpec_APIKey.encode(message.kind.value, writer.uint32(162).fork()).join();
         break;
     }
     return writer;
@@ -4036,6 +4329,17 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
             }
 
             message.phase = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = {
+              $case: "localRateLimit",
+              value: TrafficPolicySpec_LocalRateLimit.decode(reader, reader.uint32()),
+            };
             continue;
           }
           case 6: {
@@ -4070,6 +4374,25 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
             message.kind = { $case: "cors", value: TrafficPolicySpec_CORS.decode(reader, reader.uint32()) };
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.kind = {
+              $case: "basicAuth",
+              value: TrafficPolicySpec_BasicAuthentication.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.kind = { $case: "apiKeyAuth", value: TrafficPolicySpec_APIKey.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4085,7 +4408,11 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
   fromJSON(object: any): TrafficPolicySpec {
     return {
       phase: isSet(object.phase) ? trafficPolicySpec_PolicyPhaseFromJSON(object.phase) : 0,
-      kind: isSet(object.authorization)
+      kind: isSet(object.localRateLimit)
+        ? { $case: "localRateLimit", value: TrafficPolicySpec_LocalRateLimit.fromJSON(object.localRateLimit) }
+        : isSet(object.local_rate_limit)
+        ? { $case: "localRateLimit", value: TrafficPolicySpec_LocalRateLimit.fromJSON(object.local_rate_limit) }
+        : isSet(object.authorization)
         ? { $case: "authorization", value: TrafficPolicySpec_RBAC.fromJSON(object.authorization) }
         : isSet(object.jwt)
         ? { $case: "jwt", value: TrafficPolicySpec_JWT.fromJSON(object.jwt) }
@@ -4095,6 +4422,14 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
         ? { $case: "urlRewrite", value: TrafficPolicySpec_UrlRewrite.fromJSON(object.url_rewrite) }
         : isSet(object.cors)
         ? { $case: "cors", value: TrafficPolicySpec_CORS.fromJSON(object.cors) }
+        : isSet(object.basicAuth)
+        ? { $case: "basicAuth", value: TrafficPolicySpec_BasicAuthentication.fromJSON(object.basicAuth) }
+        : isSet(object.basic_auth)
+        ? { $case: "basicAuth", value: TrafficPolicySpec_BasicAuthentication.fromJSON(object.basic_auth) }
+        : isSet(object.apiKeyAuth)
+        ? { $case: "apiKeyAuth", value: TrafficPolicySpec_APIKey.fromJSON(object.apiKeyAuth) }
+        : isSet(object.api_key_auth)
+        ? { $case: "apiKeyAuth", value: TrafficPolicySpec_APIKey.fromJSON(object.api_key_auth) }
         : undefined,
     };
   },
@@ -4104,7 +4439,9 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
     if (message.phase !== 0) {
       obj.phase = trafficPolicySpec_PolicyPhaseToJSON(message.phase);
     }
-    if (message.kind?.$case === "authorization") {
+    if (message.kind?.$case === "localRateLimit") {
+      obj.localRateLimit = TrafficPolicySpec_LocalRateLimit.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "authorization") {
       obj.authorization = TrafficPolicySpec_RBAC.toJSON(message.kind.value);
     } else if (message.kind?.$case === "jwt") {
       obj.jwt = TrafficPolicySpec_JWT.toJSON(message.kind.value);
@@ -4112,6 +4449,10 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
       obj.urlRewrite = TrafficPolicySpec_UrlRewrite.toJSON(message.kind.value);
     } else if (message.kind?.$case === "cors") {
       obj.cors = TrafficPolicySpec_CORS.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "basicAuth") {
+      obj.basicAuth = TrafficPolicySpec_BasicAuthentication.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "apiKeyAuth") {
+      obj.apiKeyAuth = TrafficPolicySpec_APIKey.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -4123,6 +4464,15 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
     const message = createBaseTrafficPolicySpec();
     message.phase = object.phase ?? 0;
     switch (object.kind?.$case) {
+      case "localRateLimit": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = {
+            $case: "localRateLimit",
+            value: TrafficPolicySpec_LocalRateLimit.fromPartial(object.kind.value),
+          };
+        }
+        break;
+      }
       case "authorization": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "authorization", value: TrafficPolicySpec_RBAC.fromPartial(object.kind.value) };
@@ -4144,6 +4494,21 @@ export const TrafficPolicySpec: MessageFns<TrafficPolicySpec> = {
       case "cors": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "cors", value: TrafficPolicySpec_CORS.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "basicAuth": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = {
+            $case: "basicAuth",
+            value: TrafficPolicySpec_BasicAuthentication.fromPartial(object.kind.value),
+          };
+        }
+        break;
+      }
+      case "apiKeyAuth": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "apiKeyAuth", value: TrafficPolicySpec_APIKey.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -4254,7 +4619,7 @@ export const TrafficPolicySpec_RBAC: MessageFns<TrafficPolicySpec_RBAC> = {
 };
 
 function createBaseTrafficPolicySpec_JWT(): TrafficPolicySpec_JWT {
-  return { mode: 0, providers: [] };
+  return { mode: 0, providers: [], mcp: undefined, authorizationLocation: undefined };
 }
 
 export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
@@ -4264,6 +4629,12 @@ export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
     }
     for (const v of message.providers) {
       TrafficPolicySpec_JWT_Provider.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.mcp !== undefined) {
+      TrafficPolicySpec_JWT_MCP.encode(message.mcp, writer.uint32(26).fork()).join();
+    }
+    if (message.authorizationLocation !== undefined) {
+      AuthorizationLocation.encode(message.authorizationLocation, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -4297,6 +4668,22 @@ export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
             message.providers.push(TrafficPolicySpec_JWT_Provider.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mcp = TrafficPolicySpec_JWT_MCP.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.authorizationLocation = AuthorizationLocation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4315,6 +4702,12 @@ export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
       providers: globalThis.Array.isArray(object?.providers)
         ? object.providers.map((e: any) => TrafficPolicySpec_JWT_Provider.fromJSON(e))
         : [],
+      mcp: isSet(object.mcp) ? TrafficPolicySpec_JWT_MCP.fromJSON(object.mcp) : undefined,
+      authorizationLocation: isSet(object.authorizationLocation)
+        ? AuthorizationLocation.fromJSON(object.authorizationLocation)
+        : isSet(object.authorization_location)
+        ? AuthorizationLocation.fromJSON(object.authorization_location)
+        : undefined,
     };
   },
 
@@ -4326,6 +4719,12 @@ export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
     if (message.providers?.length) {
       obj.providers = message.providers.map((e) => TrafficPolicySpec_JWT_Provider.toJSON(e));
     }
+    if (message.mcp !== undefined) {
+      obj.mcp = TrafficPolicySpec_JWT_MCP.toJSON(message.mcp);
+    }
+    if (message.authorizationLocation !== undefined) {
+      obj.authorizationLocation = AuthorizationLocation.toJSON(message.authorizationLocation);
+    }
     return obj;
   },
 
@@ -4336,6 +4735,13 @@ export const TrafficPolicySpec_JWT: MessageFns<TrafficPolicySpec_JWT> = {
     const message = createBaseTrafficPolicySpec_JWT();
     message.mode = object.mode ?? 0;
     message.providers = object.providers?.map((e) => TrafficPolicySpec_JWT_Provider.fromPartial(e)) || [];
+    message.mcp = (object.mcp !== undefined && object.mcp !== null)
+      ? TrafficPolicySpec_JWT_MCP.fromPartial(object.mcp)
+      : undefined;
+    message.authorizationLocation =
+      (object.authorizationLocation !== undefined && object.authorizationLocation !== null)
+        ? AuthorizationLocation.fromPartial(object.authorizationLocation)
+        : undefined;
     return message;
   },
 };
@@ -4547,6 +4953,573 @@ export const TrafficPolicySpec_JWT_Provider_ValidationOptions: MessageFns<
   ): TrafficPolicySpec_JWT_Provider_ValidationOptions {
     const message = createBaseTrafficPolicySpec_JWT_Provider_ValidationOptions();
     message.requiredClaims = object.requiredClaims?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTrafficPolicySpec_JWT_MCP(): TrafficPolicySpec_JWT_MCP {
+  return { provider: 0, resourceMetadata: undefined, clientId: undefined };
+}
+
+export const TrafficPolicySpec_JWT_MCP: MessageFns<TrafficPolicySpec_JWT_MCP> = {
+  encode(message: TrafficPolicySpec_JWT_MCP, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.provider !== 0) {
+      writer.uint32(8).int32(message.provider);
+    }
+    if (message.resourceMetadata !== undefined) {
+      McpResourceMetadata.encode(message.resourceMetadata, writer.uint32(18).fork()).join();
+    }
+    if (message.clientId !== undefined) {
+      writer.uint32(26).string(message.clientId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicySpec_JWT_MCP {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicySpec_JWT_MCP();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.provider = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resourceMetadata = McpResourceMetadata.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficPolicySpec_JWT_MCP {
+    return {
+      provider: isSet(object.provider) ? mcpIdentityProviderFromJSON(object.provider) : 0,
+      resourceMetadata: isSet(object.resourceMetadata)
+        ? McpResourceMetadata.fromJSON(object.resourceMetadata)
+        : isSet(object.resource_metadata)
+        ? McpResourceMetadata.fromJSON(object.resource_metadata)
+        : undefined,
+      clientId: isSet(object.clientId)
+        ? globalThis.String(object.clientId)
+        : isSet(object.client_id)
+        ? globalThis.String(object.client_id)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrafficPolicySpec_JWT_MCP): unknown {
+    const obj: any = {};
+    if (message.provider !== 0) {
+      obj.provider = mcpIdentityProviderToJSON(message.provider);
+    }
+    if (message.resourceMetadata !== undefined) {
+      obj.resourceMetadata = McpResourceMetadata.toJSON(message.resourceMetadata);
+    }
+    if (message.clientId !== undefined) {
+      obj.clientId = message.clientId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrafficPolicySpec_JWT_MCP>): TrafficPolicySpec_JWT_MCP {
+    return TrafficPolicySpec_JWT_MCP.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrafficPolicySpec_JWT_MCP>): TrafficPolicySpec_JWT_MCP {
+    const message = createBaseTrafficPolicySpec_JWT_MCP();
+    message.provider = object.provider ?? 0;
+    message.resourceMetadata = (object.resourceMetadata !== undefined && object.resourceMetadata !== null)
+      ? McpResourceMetadata.fromPartial(object.resourceMetadata)
+      : undefined;
+    message.clientId = object.clientId ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTrafficPolicySpec_LocalRateLimit(): TrafficPolicySpec_LocalRateLimit {
+  return { maxTokens: 0, tokensPerFill: 0, fillInterval: undefined, type: 0 };
+}
+
+export const TrafficPolicySpec_LocalRateLimit: MessageFns<TrafficPolicySpec_LocalRateLimit> = {
+  encode(message: TrafficPolicySpec_LocalRateLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxTokens !== 0) {
+      writer.uint32(8).uint64(message.maxTokens);
+    }
+    if (message.tokensPerFill !== 0) {
+      writer.uint32(16).uint64(message.tokensPerFill);
+    }
+    if (message.fillInterval !== undefined) {
+      Duration.encode(message.fillInterval, writer.uint32(26).fork()).join();
+    }
+    if (message.type !== 0) {
+      writer.uint32(32).int32(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicySpec_LocalRateLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicySpec_LocalRateLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxTokens = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.tokensPerFill = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fillInterval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficPolicySpec_LocalRateLimit {
+    return {
+      maxTokens: isSet(object.maxTokens)
+        ? globalThis.Number(object.maxTokens)
+        : isSet(object.max_tokens)
+        ? globalThis.Number(object.max_tokens)
+        : 0,
+      tokensPerFill: isSet(object.tokensPerFill)
+        ? globalThis.Number(object.tokensPerFill)
+        : isSet(object.tokens_per_fill)
+        ? globalThis.Number(object.tokens_per_fill)
+        : 0,
+      fillInterval: isSet(object.fillInterval)
+        ? Duration.fromJSON(object.fillInterval)
+        : isSet(object.fill_interval)
+        ? Duration.fromJSON(object.fill_interval)
+        : undefined,
+      type: isSet(object.type) ? trafficPolicySpec_LocalRateLimit_TypeFromJSON(object.type) : 0,
+    };
+  },
+
+  toJSON(message: TrafficPolicySpec_LocalRateLimit): unknown {
+    const obj: any = {};
+    if (message.maxTokens !== 0) {
+      obj.maxTokens = Math.round(message.maxTokens);
+    }
+    if (message.tokensPerFill !== 0) {
+      obj.tokensPerFill = Math.round(message.tokensPerFill);
+    }
+    if (message.fillInterval !== undefined) {
+      obj.fillInterval = Duration.toJSON(message.fillInterval);
+    }
+    if (message.type !== 0) {
+      obj.type = trafficPolicySpec_LocalRateLimit_TypeToJSON(message.type);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrafficPolicySpec_LocalRateLimit>): TrafficPolicySpec_LocalRateLimit {
+    return TrafficPolicySpec_LocalRateLimit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrafficPolicySpec_LocalRateLimit>): TrafficPolicySpec_LocalRateLimit {
+    const message = createBaseTrafficPolicySpec_LocalRateLimit();
+    message.maxTokens = object.maxTokens ?? 0;
+    message.tokensPerFill = object.tokensPerFill ?? 0;
+    message.fillInterval = (object.fillInterval !== undefined && object.fillInterval !== null)
+      ? Duration.fromPartial(object.fillInterval)
+      : undefined;
+    message.type = object.type ?? 0;
+    return message;
+  },
+};
+
+function createBaseTrafficPolicySpec_BasicAuthentication(): TrafficPolicySpec_BasicAuthentication {
+  return { htpasswdContent: "", realm: undefined, mode: 0, authorizationLocation: undefined };
+}
+
+export const TrafficPolicySpec_BasicAuthentication: MessageFns<TrafficPolicySpec_BasicAuthentication> = {
+  encode(message: TrafficPolicySpec_BasicAuthentication, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.htpasswdContent !== "") {
+      writer.uint32(10).string(message.htpasswdContent);
+    }
+    if (message.realm !== undefined) {
+      writer.uint32(18).string(message.realm);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).int32(message.mode);
+    }
+    if (message.authorizationLocation !== undefined) {
+      AuthorizationLocation.encode(message.authorizationLocation, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicySpec_BasicAuthentication {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicySpec_BasicAuthentication();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.htpasswdContent = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.realm = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.authorizationLocation = AuthorizationLocation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficPolicySpec_BasicAuthentication {
+    return {
+      htpasswdContent: isSet(object.htpasswdContent)
+        ? globalThis.String(object.htpasswdContent)
+        : isSet(object.htpasswd_content)
+        ? globalThis.String(object.htpasswd_content)
+        : "",
+      realm: isSet(object.realm) ? globalThis.String(object.realm) : undefined,
+      mode: isSet(object.mode) ? trafficPolicySpec_BasicAuthentication_ModeFromJSON(object.mode) : 0,
+      authorizationLocation: isSet(object.authorizationLocation)
+        ? AuthorizationLocation.fromJSON(object.authorizationLocation)
+        : isSet(object.authorization_location)
+        ? AuthorizationLocation.fromJSON(object.authorization_location)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrafficPolicySpec_BasicAuthentication): unknown {
+    const obj: any = {};
+    if (message.htpasswdContent !== "") {
+      obj.htpasswdContent = message.htpasswdContent;
+    }
+    if (message.realm !== undefined) {
+      obj.realm = message.realm;
+    }
+    if (message.mode !== 0) {
+      obj.mode = trafficPolicySpec_BasicAuthentication_ModeToJSON(message.mode);
+    }
+    if (message.authorizationLocation !== undefined) {
+      obj.authorizationLocation = AuthorizationLocation.toJSON(message.authorizationLocation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrafficPolicySpec_BasicAuthentication>): TrafficPolicySpec_BasicAuthentication {
+    return TrafficPolicySpec_BasicAuthentication.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrafficPolicySpec_BasicAuthentication>): TrafficPolicySpec_BasicAuthentication {
+    const message = createBaseTrafficPolicySpec_BasicAuthentication();
+    message.htpasswdContent = object.htpasswdContent ?? "";
+    message.realm = object.realm ?? undefined;
+    message.mode = object.mode ?? 0;
+    message.authorizationLocation =
+      (object.authorizationLocation !== undefined && object.authorizationLocation !== null)
+        ? AuthorizationLocation.fromPartial(object.authorizationLocation)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseTrafficPolicySpec_APIKey(): TrafficPolicySpec_APIKey {
+  return { apiKeys: [], mode: 0, authorizationLocation: undefined };
+}
+
+export const TrafficPolicySpec_APIKey: MessageFns<TrafficPolicySpec_APIKey> = {
+  encode(message: TrafficPolicySpec_APIKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.apiKeys) {
+      TrafficPolicySpec_APIKey_User.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.mode !== 0) {
+      writer.uint32(16).int32(message.mode);
+    }
+    if (message.authorizationLocation !== undefined) {
+      AuthorizationLocation.encode(message.authorizationLocation, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicySpec_APIKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicySpec_APIKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiKeys.push(TrafficPolicySpec_APIKey_User.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authorizationLocation = AuthorizationLocation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficPolicySpec_APIKey {
+    return {
+      apiKeys: globalThis.Array.isArray(object?.apiKeys)
+        ? object.apiKeys.map((e: any) => TrafficPolicySpec_APIKey_User.fromJSON(e))
+        : globalThis.Array.isArray(object?.api_keys)
+        ? object.api_keys.map((e: any) => TrafficPolicySpec_APIKey_User.fromJSON(e))
+        : [],
+      mode: isSet(object.mode) ? trafficPolicySpec_APIKey_ModeFromJSON(object.mode) : 0,
+      authorizationLocation: isSet(object.authorizationLocation)
+        ? AuthorizationLocation.fromJSON(object.authorizationLocation)
+        : isSet(object.authorization_location)
+        ? AuthorizationLocation.fromJSON(object.authorization_location)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrafficPolicySpec_APIKey): unknown {
+    const obj: any = {};
+    if (message.apiKeys?.length) {
+      obj.apiKeys = message.apiKeys.map((e) => TrafficPolicySpec_APIKey_User.toJSON(e));
+    }
+    if (message.mode !== 0) {
+      obj.mode = trafficPolicySpec_APIKey_ModeToJSON(message.mode);
+    }
+    if (message.authorizationLocation !== undefined) {
+      obj.authorizationLocation = AuthorizationLocation.toJSON(message.authorizationLocation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrafficPolicySpec_APIKey>): TrafficPolicySpec_APIKey {
+    return TrafficPolicySpec_APIKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrafficPolicySpec_APIKey>): TrafficPolicySpec_APIKey {
+    const message = createBaseTrafficPolicySpec_APIKey();
+    message.apiKeys = object.apiKeys?.map((e) => TrafficPolicySpec_APIKey_User.fromPartial(e)) || [];
+    message.mode = object.mode ?? 0;
+    message.authorizationLocation =
+      (object.authorizationLocation !== undefined && object.authorizationLocation !== null)
+        ? AuthorizationLocation.fromPartial(object.authorizationLocation)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseTrafficPolicySpec_APIKey_User(): TrafficPolicySpec_APIKey_User {
+  return { key: "", metadata: undefined };
+}
+
+export const TrafficPolicySpec_APIKey_User: MessageFns<TrafficPolicySpec_APIKey_User> = {
+  encode(message: TrafficPolicySpec_APIKey_User, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.metadata !== undefined) {
+      Struct.encode(Struct.wrap(message.metadata), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrafficPolicySpec_APIKey_User {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrafficPolicySpec_APIKey_User();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.metadata = Struct.unwrap(Struct.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrafficPolicySpec_APIKey_User {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      metadata: isObject(object.metadata) ? object.metadata : undefined,
+    };
+  },
+
+  toJSON(message: TrafficPolicySpec_APIKey_User): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.metadata !== undefined) {
+      obj.metadata = message.metadata;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrafficPolicySpec_APIKey_User>): TrafficPolicySpec_APIKey_User {
+    return TrafficPolicySpec_APIKey_User.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrafficPolicySpec_APIKey_User>): TrafficPolicySpec_APIKey_User {
+    const message = createBaseTrafficPolicySpec_APIKey_User();
+    message.key = object.key ?? "";
+    message.metadata = object.metadata ?? undefined;
     return message;
   },
 };
@@ -4863,6 +5836,9 @@ export const BackendPolicySpec: MessageFns<BackendPolicySpec> = {
       case "backendTls":
         BackendPolicySpec_BackendTLS.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
+      case "auth":
+        BackendAuthPolicy.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
       case "mcpAuthorization":
         BackendPolicySpec_McpAuthorization.encode(message.kind.value, writer.uint32(42).fork()).join();
         break;
@@ -4899,6 +5875,14 @@ export const BackendPolicySpec: MessageFns<BackendPolicySpec> = {
             message.kind = { $case: "backendTls", value: BackendPolicySpec_BackendTLS.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "auth", value: BackendAuthPolicy.decode(reader, reader.uint32()) };
+            continue;
+          }
           case 5: {
             if (tag !== 42) {
               break;
@@ -4930,6 +5914,8 @@ export const BackendPolicySpec: MessageFns<BackendPolicySpec> = {
         ? { $case: "backendTls", value: BackendPolicySpec_BackendTLS.fromJSON(object.backendTls) }
         : isSet(object.backend_tls)
         ? { $case: "backendTls", value: BackendPolicySpec_BackendTLS.fromJSON(object.backend_tls) }
+        : isSet(object.auth)
+        ? { $case: "auth", value: BackendAuthPolicy.fromJSON(object.auth) }
         : isSet(object.mcpAuthorization)
         ? { $case: "mcpAuthorization", value: BackendPolicySpec_McpAuthorization.fromJSON(object.mcpAuthorization) }
         : isSet(object.mcp_authorization)
@@ -4944,6 +5930,8 @@ export const BackendPolicySpec: MessageFns<BackendPolicySpec> = {
       obj.a2a = BackendPolicySpec_A2a.toJSON(message.kind.value);
     } else if (message.kind?.$case === "backendTls") {
       obj.backendTls = BackendPolicySpec_BackendTLS.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "auth") {
+      obj.auth = BackendAuthPolicy.toJSON(message.kind.value);
     } else if (message.kind?.$case === "mcpAuthorization") {
       obj.mcpAuthorization = BackendPolicySpec_McpAuthorization.toJSON(message.kind.value);
     }
@@ -4965,6 +5953,12 @@ export const BackendPolicySpec: MessageFns<BackendPolicySpec> = {
       case "backendTls": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "backendTls", value: BackendPolicySpec_BackendTLS.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "auth": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "auth", value: BackendAuthPolicy.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -5270,6 +6264,813 @@ export const BackendPolicySpec_McpAuthorization: MessageFns<BackendPolicySpec_Mc
   },
 };
 
+function createBaseAuthorizationLocation(): AuthorizationLocation {
+  return { kind: undefined };
+}
+
+export const AuthorizationLocation: MessageFns<AuthorizationLocation> = {
+  encode(message: AuthorizationLocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "header":
+        AuthorizationLocation_Header.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "queryParameter":
+        AuthorizationLocation_QueryParameter.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+      case "cookie":
+        AuthorizationLocation_Cookie.encode(message.kind.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizationLocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizationLocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "header", value: AuthorizationLocation_Header.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = {
+              $case: "queryParameter",
+              value: AuthorizationLocation_QueryParameter.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = { $case: "cookie", value: AuthorizationLocation_Cookie.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizationLocation {
+    return {
+      kind: isSet(object.header)
+        ? { $case: "header", value: AuthorizationLocation_Header.fromJSON(object.header) }
+        : isSet(object.queryParameter)
+        ? { $case: "queryParameter", value: AuthorizationLocation_QueryParameter.fromJSON(object.queryParameter) }
+        : isSet(object.query_parameter)
+        ? { $case: "queryParameter", value: AuthorizationLocation_QueryParameter.fromJSON(object.query_parameter) }
+        : isSet(object.cookie)
+        ? { $case: "cookie", value: AuthorizationLocation_Cookie.fromJSON(object.cookie) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AuthorizationLocation): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "header") {
+      obj.header = AuthorizationLocation_Header.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "queryParameter") {
+      obj.queryParameter = AuthorizationLocation_QueryParameter.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "cookie") {
+      obj.cookie = AuthorizationLocation_Cookie.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizationLocation>): AuthorizationLocation {
+    return AuthorizationLocation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizationLocation>): AuthorizationLocation {
+    const message = createBaseAuthorizationLocation();
+    switch (object.kind?.$case) {
+      case "header": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "header", value: AuthorizationLocation_Header.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "queryParameter": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = {
+            $case: "queryParameter",
+            value: AuthorizationLocation_QueryParameter.fromPartial(object.kind.value),
+          };
+        }
+        break;
+      }
+      case "cookie": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "cookie", value: AuthorizationLocation_Cookie.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAuthorizationLocation_Header(): AuthorizationLocation_Header {
+  return { name: "", prefix: undefined };
+}
+
+export const AuthorizationLocation_Header: MessageFns<AuthorizationLocation_Header> = {
+  encode(message: AuthorizationLocation_Header, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.prefix !== undefined) {
+      writer.uint32(18).string(message.prefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizationLocation_Header {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizationLocation_Header();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizationLocation_Header {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : undefined,
+    };
+  },
+
+  toJSON(message: AuthorizationLocation_Header): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.prefix !== undefined) {
+      obj.prefix = message.prefix;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizationLocation_Header>): AuthorizationLocation_Header {
+    return AuthorizationLocation_Header.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizationLocation_Header>): AuthorizationLocation_Header {
+    const message = createBaseAuthorizationLocation_Header();
+    message.name = object.name ?? "";
+    message.prefix = object.prefix ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAuthorizationLocation_QueryParameter(): AuthorizationLocation_QueryParameter {
+  return { name: "" };
+}
+
+export const AuthorizationLocation_QueryParameter: MessageFns<AuthorizationLocation_QueryParameter> = {
+  encode(message: AuthorizationLocation_QueryParameter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizationLocation_QueryParameter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizationLocation_QueryParameter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizationLocation_QueryParameter {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: AuthorizationLocation_QueryParameter): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizationLocation_QueryParameter>): AuthorizationLocation_QueryParameter {
+    return AuthorizationLocation_QueryParameter.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizationLocation_QueryParameter>): AuthorizationLocation_QueryParameter {
+    const message = createBaseAuthorizationLocation_QueryParameter();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseAuthorizationLocation_Cookie(): AuthorizationLocation_Cookie {
+  return { name: "" };
+}
+
+export const AuthorizationLocation_Cookie: MessageFns<AuthorizationLocation_Cookie> = {
+  encode(message: AuthorizationLocation_Cookie, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthorizationLocation_Cookie {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthorizationLocation_Cookie();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthorizationLocation_Cookie {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: AuthorizationLocation_Cookie): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuthorizationLocation_Cookie>): AuthorizationLocation_Cookie {
+    return AuthorizationLocation_Cookie.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthorizationLocation_Cookie>): AuthorizationLocation_Cookie {
+    const message = createBaseAuthorizationLocation_Cookie();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseBackendAuthPolicy(): BackendAuthPolicy {
+  return { kind: undefined };
+}
+
+export const BackendAuthPolicy: MessageFns<BackendAuthPolicy> = {
+  encode(message: BackendAuthPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "passthrough":
+        BackendAuthPolicy_Passthrough.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "key":
+        BackendAuthPolicy_Key.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendAuthPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendAuthPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = {
+              $case: "passthrough",
+              value: BackendAuthPolicy_Passthrough.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "key", value: BackendAuthPolicy_Key.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackendAuthPolicy {
+    return {
+      kind: isSet(object.passthrough)
+        ? { $case: "passthrough", value: BackendAuthPolicy_Passthrough.fromJSON(object.passthrough) }
+        : isSet(object.key)
+        ? { $case: "key", value: BackendAuthPolicy_Key.fromJSON(object.key) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BackendAuthPolicy): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "passthrough") {
+      obj.passthrough = BackendAuthPolicy_Passthrough.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "key") {
+      obj.key = BackendAuthPolicy_Key.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackendAuthPolicy>): BackendAuthPolicy {
+    return BackendAuthPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackendAuthPolicy>): BackendAuthPolicy {
+    const message = createBaseBackendAuthPolicy();
+    switch (object.kind?.$case) {
+      case "passthrough": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "passthrough", value: BackendAuthPolicy_Passthrough.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "key": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "key", value: BackendAuthPolicy_Key.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBackendAuthPolicy_Passthrough(): BackendAuthPolicy_Passthrough {
+  return { authorizationLocation: undefined };
+}
+
+export const BackendAuthPolicy_Passthrough: MessageFns<BackendAuthPolicy_Passthrough> = {
+  encode(message: BackendAuthPolicy_Passthrough, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.authorizationLocation !== undefined) {
+      AuthorizationLocation.encode(message.authorizationLocation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendAuthPolicy_Passthrough {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendAuthPolicy_Passthrough();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.authorizationLocation = AuthorizationLocation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackendAuthPolicy_Passthrough {
+    return {
+      authorizationLocation: isSet(object.authorizationLocation)
+        ? AuthorizationLocation.fromJSON(object.authorizationLocation)
+        : isSet(object.authorization_location)
+        ? AuthorizationLocation.fromJSON(object.authorization_location)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BackendAuthPolicy_Passthrough): unknown {
+    const obj: any = {};
+    if (message.authorizationLocation !== undefined) {
+      obj.authorizationLocation = AuthorizationLocation.toJSON(message.authorizationLocation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackendAuthPolicy_Passthrough>): BackendAuthPolicy_Passthrough {
+    return BackendAuthPolicy_Passthrough.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackendAuthPolicy_Passthrough>): BackendAuthPolicy_Passthrough {
+    const message = createBaseBackendAuthPolicy_Passthrough();
+    message.authorizationLocation =
+      (object.authorizationLocation !== undefined && object.authorizationLocation !== null)
+        ? AuthorizationLocation.fromPartial(object.authorizationLocation)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseBackendAuthPolicy_Key(): BackendAuthPolicy_Key {
+  return { secret: "", authorizationLocation: undefined };
+}
+
+export const BackendAuthPolicy_Key: MessageFns<BackendAuthPolicy_Key> = {
+  encode(message: BackendAuthPolicy_Key, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== "") {
+      writer.uint32(10).string(message.secret);
+    }
+    if (message.authorizationLocation !== undefined) {
+      AuthorizationLocation.encode(message.authorizationLocation, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BackendAuthPolicy_Key {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBackendAuthPolicy_Key();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.authorizationLocation = AuthorizationLocation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BackendAuthPolicy_Key {
+    return {
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+      authorizationLocation: isSet(object.authorizationLocation)
+        ? AuthorizationLocation.fromJSON(object.authorizationLocation)
+        : isSet(object.authorization_location)
+        ? AuthorizationLocation.fromJSON(object.authorization_location)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BackendAuthPolicy_Key): unknown {
+    const obj: any = {};
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    if (message.authorizationLocation !== undefined) {
+      obj.authorizationLocation = AuthorizationLocation.toJSON(message.authorizationLocation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BackendAuthPolicy_Key>): BackendAuthPolicy_Key {
+    return BackendAuthPolicy_Key.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BackendAuthPolicy_Key>): BackendAuthPolicy_Key {
+    const message = createBaseBackendAuthPolicy_Key();
+    message.secret = object.secret ?? "";
+    message.authorizationLocation =
+      (object.authorizationLocation !== undefined && object.authorizationLocation !== null)
+        ? AuthorizationLocation.fromPartial(object.authorizationLocation)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseMcpResourceMetadata(): McpResourceMetadata {
+  return { extra: {} };
+}
+
+export const McpResourceMetadata: MessageFns<McpResourceMetadata> = {
+  encode(message: McpResourceMetadata, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.extra).forEach(([key, value]: [string, any | undefined]) => {
+      if (value !== undefined) {
+        McpResourceMetadata_ExtraEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+      }
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): McpResourceMetadata {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMcpResourceMetadata();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = McpResourceMetadata_ExtraEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.extra[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): McpResourceMetadata {
+    return {
+      extra: isObject(object.extra)
+        ? (globalThis.Object.entries(object.extra) as [string, any][]).reduce(
+          (acc: { [key: string]: any | undefined }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: value as any | undefined,
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: McpResourceMetadata): unknown {
+    const obj: any = {};
+    if (message.extra) {
+      const entries = globalThis.Object.entries(message.extra) as [string, any | undefined][];
+      if (entries.length > 0) {
+        obj.extra = {};
+        entries.forEach(([k, v]) => {
+          obj.extra[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<McpResourceMetadata>): McpResourceMetadata {
+    return McpResourceMetadata.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<McpResourceMetadata>): McpResourceMetadata {
+    const message = createBaseMcpResourceMetadata();
+    message.extra = (globalThis.Object.entries(object.extra ?? {}) as [string, any | undefined][]).reduce(
+      (acc: { [key: string]: any | undefined }, [key, value]: [string, any | undefined]) => {
+        if (value !== undefined) {
+          acc[key] = value;
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseMcpResourceMetadata_ExtraEntry(): McpResourceMetadata_ExtraEntry {
+  return { key: "", value: undefined };
+}
+
+export const McpResourceMetadata_ExtraEntry: MessageFns<McpResourceMetadata_ExtraEntry> = {
+  encode(message: McpResourceMetadata_ExtraEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      Value.encode(Value.wrap(message.value), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): McpResourceMetadata_ExtraEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMcpResourceMetadata_ExtraEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Value.unwrap(Value.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): McpResourceMetadata_ExtraEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object?.value) ? object.value : undefined,
+    };
+  },
+
+  toJSON(message: McpResourceMetadata_ExtraEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<McpResourceMetadata_ExtraEntry>): McpResourceMetadata_ExtraEntry {
+    return McpResourceMetadata_ExtraEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<McpResourceMetadata_ExtraEntry>): McpResourceMetadata_ExtraEntry {
+    const message = createBaseMcpResourceMetadata_ExtraEntry();
+    message.key = object.key ?? "";
+    message.value = object.value === undefined ? undefined : object.value;
+    return message;
+  },
+};
+
 function bytesFromBase64(b64: string): Uint8Array {
   if ((globalThis as any).Buffer) {
     return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
@@ -5303,6 +7104,21 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
