@@ -90,13 +90,16 @@ export const startInformer = (api: typeof KubeApi.Service, watched: Watched, hoo
   informer.on("add", touched)
   informer.on("update", touched)
   informer.on("delete", touched)
-  informer.on("connect", () => {
-    backoff = BACKOFF_MIN_MS
-  })
+  // The informer says "connect" before it lists, so a connect is no sign of health: the backoff
+  // starts over only after a quiet period without failures.
+  let lastFailure = 0
   informer.on("error", (error: unknown) => {
     if (stopped) return
     entry.failed = true
     hooks.tick()
+    const now = Date.now()
+    if (now - lastFailure > BACKOFF_MAX_MS * 2) backoff = BACKOFF_MIN_MS
+    lastFailure = now
     const delay = jittered(backoff)
     backoff = Math.min(backoff * 2, BACKOFF_MAX_MS)
     const status = (error as { status?: number })?.status

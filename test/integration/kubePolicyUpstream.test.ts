@@ -25,6 +25,16 @@ let agentplane: KubeAgentplane | undefined
 
 const ours = parse(readFileSync(`${root}/manifests/crds/agentgateway.dev_agentgatewaypolicies.yaml`, "utf8"))
 
+/** The namespaces examples use, created on first use (a dry run still needs the namespace). */
+const namespaces = new Set(["default"])
+const ensureNamespace = async (object: any) => {
+  const namespace = object.metadata.namespace ?? "default"
+  if (namespaces.has(namespace)) return
+  const created = await kube.call("POST", "/api/v1/namespaces", { metadata: { name: namespace } })
+  if (created.status !== 201 && created.status !== 409) throw new Error(`namespace ${namespace}: ${JSON.stringify(created.body)}`)
+  namespaces.add(namespace)
+}
+
 const apply = (object: any) =>
   kube.call(
     "PATCH",
@@ -82,6 +92,7 @@ describe("agentgateway's own AgentgatewayPolicy CRD", () => {
       .filter(({ object }) => decodeObject(object)._tag === "Decoded")
       .map(({ object }) => object)
     for (const object of [...FIELD_POLICIES, ...examples]) {
+      await ensureNamespace(object)
       const res = await apply(object)
       expect([200, 201], `${object.metadata.name}: ${JSON.stringify(res.body)}`).toContain(res.status)
       expect(decodeObject(res.body)._tag, object.metadata.name).toBe("Decoded")

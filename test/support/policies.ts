@@ -112,8 +112,11 @@ export const UNSUPPORTED_POLICIES: ReadonlyArray<readonly [string, ReturnType<ty
   ]
 ]
 
-/** The AgentgatewayPolicy documents in the repository's examples, README and golden inputs. */
-export const examplePolicies = (root: string): ReadonlyArray<{ readonly source: string; readonly object: any }> => {
+/**
+ * The AgentgatewayPolicy documents in the repository's examples, README and golden inputs; with
+ * `rejections`, only those of the golden cases that show refusals (`*rejection*` folders) instead.
+ */
+export const examplePolicies = (root: string, rejections = false): ReadonlyArray<{ readonly source: string; readonly object: any }> => {
   const found: Array<{ source: string; object: any }> = []
   const fromYaml = (source: string, text: string) => {
     for (const document of parseAllDocuments(text)) {
@@ -129,8 +132,15 @@ export const examplePolicies = (root: string): ReadonlyArray<{ readonly source: 
       else if (/\.ya?ml$/.test(entry)) fromYaml(path.relative(root, file), readFileSync(file, "utf8"))
     }
   }
+  const cases = path.join(root, "test", "golden", "cases")
+  if (rejections) {
+    for (const entry of readdirSync(cases).sort())
+      if (entry.includes("rejection") && statSync(path.join(cases, entry)).isDirectory()) walk(path.join(cases, entry))
+    return found
+  }
   walk(path.join(root, "manifests", "examples"))
-  walk(path.join(root, "test", "golden", "cases"))
+  for (const entry of readdirSync(cases).sort())
+    if (!entry.includes("rejection") && statSync(path.join(cases, entry)).isDirectory()) walk(path.join(cases, entry))
   for (const doc of ["README.md", "manifests/README.md"]) {
     const text = readFileSync(path.join(root, doc), "utf8")
     for (const [index, block] of [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].entries()) fromYaml(`${doc} (YAML block ${index + 1})`, block[1] ?? "")
