@@ -94,15 +94,8 @@ const validations: ReadonlyArray<readonly [ReadonlyArray<string>, ReadonlyArray<
   [["traffic", "basicAuthentication", "secretRef"], [coreSecretOnly]],
   location(["traffic", "basicAuthentication", "location"]),
   [["traffic", "rateLimit", "local", "items"], [exactlyOne(["requests", "tokens"])]],
-  [
-    ["backend", "auth"],
-    [
-      {
-        rule: "[has(self.key), has(self.secretRef), has(self.passthrough)].filter(x, x).size() <= 1",
-        message: "at most one of key, secretRef, passthrough may be set"
-      }
-    ]
-  ],
+  // Upstream requires one kind of credential; the others it has are not supported.
+  [["backend", "auth"], [exactlyOne(["key", "secretRef", "passthrough"])]],
   [["backend", "auth", "secretRef"], [coreSecretOnly]],
   location(["backend", "auth", "location"])
 ]

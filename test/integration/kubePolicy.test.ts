@@ -119,6 +119,7 @@ describe("agentplane's AgentgatewayPolicy CRD", () => {
         { targetRefs: [target], traffic: { apiKeyAuthentication: { secretRef: { name: "k" }, location: { header: { name: "a" }, cookie: { name: "b" } } } } }
       ],
       ["only a core Secret may be referenced", { targetRefs: [target], backend: { auth: { secretRef: { name: "k", kind: "ConfigMap" } } } }],
+      ["exactly one of key, secretRef, passthrough must be set", { targetRefs: [target], backend: { auth: { location: { header: { name: "x" } } } } }],
       ["targetRefs may name Gateways", { targetRefs: [{ group: "", kind: "Service", name: "s" }], traffic: { cors: {} } }]
     ]
     for (const [message, spec] of refused) {

@@ -98,7 +98,7 @@ export const FIELD_POLICIES = [
 export const UNSUPPORTED_POLICIES: ReadonlyArray<readonly [string, ReturnType<typeof policy>]> = [
   [
     "spec.traffic.extAuth",
-    policy("ext-auth", { targetRefs: [gatewayTarget("mcp-gateway")], traffic: { extAuth: { backendRef: { name: "authz", port: 9000 } } } })
+    policy("ext-auth", { targetRefs: [gatewayTarget("mcp-gateway")], traffic: { extAuth: { backendRef: { name: "authz", port: 9000 }, grpc: {} } } })
   ],
   ["spec.backend.auth.aws", policy("aws", { targetRefs: [gatewayTarget("mcp-gateway")], backend: { auth: { aws: { secretRef: { name: "aws" } } } } })],
   [
