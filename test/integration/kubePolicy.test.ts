@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { UNSUPPORTED_FIELDS } from "../../src/api/agentgatewayPolicy.ts"
 import { decodeObject } from "../../src/api/objects.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
+import { kubeRequest } from "../harness/kube/request.ts"
 import { eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { examplePolicies, FIELD_POLICIES, POLICIES, policy, UNSUPPORTED_POLICIES, unsupportedFieldsOf } from "../support/policies.ts"
@@ -49,6 +50,29 @@ const apply = (object: any, dryRun = true) =>
     object,
     "application/apply-patch+yaml"
   )
+
+/** Watches open on Secrets, by scope (`cluster`, `namespace`, `resource` = one object), from the API server's metrics. */
+const openSecretWatches = async (): Promise<Record<string, number>> => {
+  const metrics = await kubeRequest({ server: cluster.server, ca: readFileSync(cluster.caFile, "utf8"), token: cluster.token }, "GET", "/metrics")
+  const counts: Record<string, number> = {}
+  for (const line of metrics.body.split("\n")) {
+    if (!line.startsWith("apiserver_longrunning_requests{") || !line.includes('resource="secrets"') || !line.includes('verb="WATCH"')) continue
+    const scope = /scope="([^"]*)"/.exec(line)?.[1] ?? ""
+    counts[scope] = (counts[scope] ?? 0) + Number(line.split(" ").pop())
+  }
+  return counts
+}
+/** The API server's own watches of Secrets (its service account token authenticator keeps one), before agentplane starts. */
+let baselineWatches: Record<string, number> = {}
+/** The watches of Secrets agentplane opened. */
+const secretWatches = async (): Promise<Record<string, number>> => {
+  const now = await openSecretWatches()
+  return Object.fromEntries(
+    Object.entries(now)
+      .map(([scope, count]) => [scope, count - (baselineWatches[scope] ?? 0)] as const)
+      .filter(([, count]) => count !== 0)
+  )
+}
 
 beforeAll(async () => {
   cluster = await startCluster()
@@ -149,9 +173,18 @@ describe("in Kubernetes mode", () => {
       metadata: { name: "tools" },
       spec: { ports: [{ name: "mcp", port: 3000, appProtocol: "kgateway.dev/mcp" }] }
     })
-    // agentplane runs as a ServiceAccount that may read exactly one Secret, the one the policy
-    // below references: any other Secret read (a list of all, a watch of another) is refused and
-    // logged, which the Secret test checks never happens.
+    // A second Gateway, in the namespace whose Secrets a policy selects by label.
+    await kube.must("POST", "/api/v1/namespaces", { metadata: { name: "labelled" } })
+    await kube.must("POST", `${GATEWAYS}/namespaces/labelled/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "mcp-gateway", namespace: "labelled" },
+      spec: { gatewayClassName: "mcp", listeners: [{ name: "mcp", port: 8080, protocol: "kgateway.dev/mcp" }] }
+    })
+    // agentplane runs as a ServiceAccount that may read exactly one Secret of default, the one the
+    // policy below references, and the Secrets of labelled (for a label selector): any other Secret
+    // read (a list of all, a watch of another) is refused and logged, which the tests check never
+    // happens.
     const rules = parseAllDocuments(readFileSync("manifests/install/clusterrole.yaml", "utf8"))[0]!
       .toJS()
       .rules.filter((rule: any) => !(rule.resources.includes("secrets") && rule.verbs.includes("list")))
@@ -163,7 +196,16 @@ describe("in Kubernetes mode", () => {
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }
       ]
     })
+    await kube.must("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/labelled/roles", {
+      metadata: { name: "agentplane-test" },
+      rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] }]
+    })
     const subjects = [{ kind: "ServiceAccount", name: "agentplane", namespace: "default" }]
+    await kube.must("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/labelled/rolebindings", {
+      metadata: { name: "agentplane-test" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "agentplane-test" },
+      subjects
+    })
     await kube.must("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
       metadata: { name: "agentplane-test" },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "agentplane-test" },
@@ -174,6 +216,7 @@ describe("in Kubernetes mode", () => {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "agentplane-test" },
       subjects
     })
+    baselineWatches = await openSecretWatches()
     const kubeconfig = parse(readFileSync(cluster.kubeconfigPath, "utf8"))
     kubeconfig.users[0].user.token = await serviceAccountToken(kube, "default", "agentplane", [])
     const restricted = join(cluster.dataDir, "agentplane-kubeconfig")
@@ -284,5 +327,44 @@ describe("in Kubernetes mode", () => {
     expect(logs.filter((line) => /may not list|forbidden/i.test(line))).toEqual([])
     // No value of any Secret in agentplane's logs.
     for (const value of ["first-secret-key", "second-secret-key", "never-read-key"]) expect(logs.join("\n")).not.toContain(value)
+  }, 60_000)
+
+  it("watches a label selector in its namespace only, and stops every Secret watch no policy needs any more", async () => {
+    await kube.must("POST", "/api/v1/namespaces/labelled/secrets", {
+      metadata: { name: "selected", labels: { "agentplane.dev/api-key": "true" } },
+      stringData: { carol: "selected-key" }
+    })
+    await kube.must("POST", "/api/v1/namespaces/labelled/secrets", { metadata: { name: "unselected" }, stringData: { dave: "unselected-key" } })
+    await kube.must(
+      "POST",
+      `${POLICIES}/namespaces/labelled/agentgatewaypolicies`,
+      policy(
+        "selected-keys",
+        {
+          targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" }],
+          traffic: { apiKeyAuthentication: { secretSelector: { matchLabels: { "agentplane.dev/api-key": "true" } } } }
+        },
+        "labelled"
+      )
+    )
+    const proxy = new TestProxy({
+      address: agentplane!.xdsAddress,
+      gateway: "mcp-gateway",
+      namespace: "labelled",
+      token: await serviceAccountToken(kube, "labelled", "mcp-gateway")
+    })
+    proxies.push(proxy)
+    const sent = (key: string) => async () => ([...proxy.decoded.values()].some((resource) => JSON.stringify(resource).includes(key)) ? true : undefined)
+    await eventually(sent("selected-key"), "the selected Secret's key in the xDS output", 30_000)
+    expect(await sent("unselected-key")()).toBeUndefined()
+
+    // The API server's count of the watches open on Secrets, beyond its own: one by name, one by labels.
+    expect(await secretWatches()).toEqual({ resource: 1, namespace: 1 })
+
+    // No policy references a Secret any more: no Secret is watched.
+    await kube.must("DELETE", `${POLICIES}/namespaces/labelled/agentgatewaypolicies/selected-keys`)
+    await kube.must("DELETE", `${POLICIES}/namespaces/default/agentgatewaypolicies/keys`)
+    await eventually(async () => (Object.keys(await secretWatches()).length === 0 ? true : undefined), "no watch of Secrets left", 30_000)
+    expect(logs.filter((line) => /may not list|forbidden/i.test(line))).toEqual([])
   }, 60_000)
 })
