@@ -194,6 +194,12 @@ export const agentgatewayPolicyCrd = () => {
               jsonPath: ".status.ancestors[*].conditions[?(@.type=='Accepted')].status",
               description: "Accepted, per ancestor"
             },
+            {
+              name: "Attached",
+              type: "string",
+              jsonPath: ".status.ancestors[*].conditions[?(@.type=='Attached')].status",
+              description: "Attached, per ancestor"
+            },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
           ],
           schema: {
