@@ -84,7 +84,7 @@ describe("MCP: control plane", () => {
       expect(await callText(client, "echo", { message: "direct" })).toBe("Echo: direct")
     })
     await withMcpClient(own.url, "streamable", async (client) => {
-      expect(await toolNames(client)).toEqual(["add", "whoami"])
+      expect(await toolNames(client)).toEqual(["add", "header", "whoami"])
       expect(await callText(client, "whoami")).toBe("own")
       expect(await callText(client, "add", { a: 2, b: 3 })).toBe("5")
     })
@@ -196,7 +196,7 @@ describeThroughProxies("MCP", (release) => {
           what: `both servers' tools over ${transport} ${path}`
         }
       )
-      expect(tools.filter((t) => t.startsWith(`own.${NS}_`))).toEqual([`own.${NS}_add`, `own.${NS}_whoami`])
+      expect(tools.filter((t) => t.startsWith(`own.${NS}_`))).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
       const fromEverything = tools.filter((t) => t.startsWith(`everything.${NS}_`))
       expect(
         fromEverything.every((t) => everythingTools.has(t.slice(`everything.${NS}_`.length))),

@@ -2,6 +2,7 @@
 // without a tool it lists the tools the URL serves, one per line; with one it
 // calls it and prints the text of the answer. Streamable HTTP, or SSE when the
 // URL's path ends in /sse. Exits 1 when the call fails, 2 on bad arguments.
+// MCP_AUTHORIZATION, when set, is sent as the Authorization header (an API key, a bearer token).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
@@ -32,9 +33,13 @@ const toolArguments = (): Record<string, unknown> => {
 }
 
 const endpoint = new URL(url)
+const authorization = process.env["MCP_AUTHORIZATION"]
+const requestInit = authorization === undefined ? {} : { requestInit: { headers: { authorization } } }
 const client = new Client({ name: "agentplane-mcp-call", version: "1.0.0" })
 try {
-  await client.connect(endpoint.pathname.endsWith("/sse") ? new SSEClientTransport(endpoint) : new StreamableHTTPClientTransport(endpoint))
+  await client.connect(
+    endpoint.pathname.endsWith("/sse") ? new SSEClientTransport(endpoint, requestInit) : new StreamableHTTPClientTransport(endpoint, requestInit)
+  )
   if (tool === undefined) {
     for (const { name } of (await client.listTools()).tools) console.log(name)
   } else {

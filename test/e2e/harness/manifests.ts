@@ -97,6 +97,12 @@ export class ManifestDir {
     return this
   }
 
+  /** Any other object (a policy, a Secret), in a file of its own named after its kind and name. */
+  writeObject(object: { readonly kind: string; readonly metadata: { readonly name: string; readonly namespace?: string } }): this {
+    this.write(`${object.kind.toLowerCase()}-${object.metadata.namespace ?? "default"}-${object.metadata.name}.yaml`, object)
+    return this
+  }
+
   removeService(service: Pick<ServiceSpec, "name" | "namespace">): this {
     unlinkSync(join(this.path, serviceFile(service)))
     return this

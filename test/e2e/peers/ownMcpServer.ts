@@ -17,7 +17,8 @@ if (!Number.isInteger(port) || port <= 0 || name === "") {
   process.exit(2)
 }
 
-const mcpServer = (): McpServer => {
+/** `headers` are those of the request being served: the `header` tool reports what the upstream saw. */
+const mcpServer = (headers: IncomingMessage["headers"]): McpServer => {
   const mcp = new McpServer({ name, version: "1.0.0" })
   mcp.registerTool("whoami", { description: "The NAME this server was started with: tells which upstream answered." }, () => ({
     content: [{ type: "text", text: name }]
@@ -25,6 +26,14 @@ const mcpServer = (): McpServer => {
   mcp.registerTool("add", { description: "a + b", inputSchema: { a: z.number(), b: z.number() } }, ({ a, b }) => ({
     content: [{ type: "text", text: String(a + b) }]
   }))
+  mcp.registerTool(
+    "header",
+    { description: "The value of one request header as this server received it, or (none).", inputSchema: { name: z.string() } },
+    ({ name: header }) => {
+      const value = headers[header.toLowerCase()]
+      return { content: [{ type: "text", text: value === undefined ? "(none)" : Array.isArray(value) ? value.join(", ") : value }] }
+    }
+  )
   return mcp
 }
 
@@ -53,7 +62,7 @@ const handle = async (request: IncomingMessage, response: ServerResponse) => {
   }
   console.log(`POST /mcp ${JSON.stringify((body as { method?: unknown }).method)}`)
   // Stateless: a fresh server and transport per request, as the SDK documents.
-  const mcp = mcpServer()
+  const mcp = mcpServer(request.headers)
   // No sessionIdGenerator: the SDK's stateless mode.
   const transport = new StreamableHTTPServerTransport({})
   response.on("close", () => {
