@@ -3,6 +3,7 @@
 // `ancestorRef`. Ours are replaced (those we no longer report are dropped), other controllers'
 // are kept where they are, so two controllers writing the same policy never undo each other.
 import type { Condition } from "../translate/conditions.ts"
+import type { PolicyStatus } from "../translate/policies/policyStatus.ts"
 import { type LiveCondition, mergeConditions } from "./statusMerge.ts"
 
 /** A Gateway API `ParentReference` as policy status carries it. */
@@ -88,7 +89,7 @@ export interface PolicyStatusEntry {
   readonly kind: "AgentgatewayPolicy"
   readonly namespace: string
   readonly name: string
-  readonly status: { readonly ancestors: ReadonlyArray<PolicyAncestor> }
+  readonly status: PolicyStatus
 }
 
 export const POLICY_API_VERSION = "agentgateway.dev/v1alpha1"
@@ -103,3 +104,11 @@ export const isPolicyStatus = (entry: { readonly kind: string; readonly status: 
 
 export const policyStatusPath = (entry: PolicyStatusEntry): string =>
   `/apis/${POLICY_API_VERSION}/namespaces/${entry.namespace}/agentgatewaypolicies/${entry.name}`
+
+/** The status entry of a policy none of whose ancestors is ours. */
+export const withoutOurAncestors = (policy: { readonly metadata: { readonly name: string; readonly namespace?: string } }): PolicyStatusEntry => ({
+  kind: "AgentgatewayPolicy",
+  namespace: policy.metadata.namespace ?? "default",
+  name: policy.metadata.name,
+  status: { ancestors: [] }
+})

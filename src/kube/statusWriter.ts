@@ -21,7 +21,7 @@ import { kubeTime } from "./kubeTime.ts"
 import { LeaderElection } from "./leaderElection.ts"
 import { Deployer, type ManagedGateway } from "./deployer.ts"
 import { gatewayWithManagedProxy } from "./managedStatus.ts"
-import { isPolicyStatus, type LivePolicyStatus, mergePolicyStatus, POLICY_API_VERSION, policyStatusPath } from "./policyStatusMerge.ts"
+import { isPolicyStatus, type LivePolicyStatus, mergePolicyStatus, POLICY_API_VERSION, policyStatusPath, withoutOurAncestors } from "./policyStatusMerge.ts"
 import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus, replacementPatch } from "./statusMerge.ts"
 import { WATCHED } from "./watchSource.ts"
 
@@ -275,6 +275,19 @@ export const statusWriter = (controllerName: string) =>
             if (now - since < ACK_GRACE_MS) continue
           }
           stale.push(done)
+        }
+        // A policy that applies to none of our Gateways (any more) has no entry to report: it is
+        // written with none of ours, which removes what we wrote earlier and leaves the rest.
+        for (const policy of published.world.agentgatewayPolicies.values()) {
+          const entry = withoutOurAncestors(policy)
+          const path = policyStatusPath(entry)
+          if (seen.has(path)) continue
+          seen.add(path)
+          const before = computed.get(path)
+          const done: Computed =
+            before !== undefined && before.inputs[0] === policy ? before : { path, inputs: [policy], status: entry, signature: canonical(entry.status) }
+          computed.set(path, done)
+          if (written.get(path)?.signature !== done.signature) stale.push(done)
         }
         for (const path of pendingSince.keys()) if (!seen.has(path)) pendingSince.delete(path)
         for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)

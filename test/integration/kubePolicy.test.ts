@@ -287,6 +287,35 @@ describe("in Kubernetes mode", () => {
     expect(entry.conditions.find((c: any) => c.type === "Accepted")).toMatchObject({ status: "False", reason: "TargetNotFound" })
     expect(missing.status.ancestors.filter((a: any) => a.controllerName === CONTROLLER)).toHaveLength(1)
     expect(missing.status.ancestors).toContainEqual(foreign)
+
+    // Targeting only a Gateway of another controller: our entry goes, the other controller's stays.
+    await kube.must("POST", `${GATEWAYS}/gatewayclasses`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: "others" },
+      spec: { controllerName: "example.com/other" }
+    })
+    await kube.must("POST", `${GATEWAYS}/namespaces/default/gateways`, {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: "other-gateway", namespace: "default" },
+      spec: { gatewayClassName: "others", listeners: [{ name: "http", port: 8080, protocol: "HTTP" }] }
+    })
+    await kube.must(
+      "PATCH",
+      path,
+      { spec: { targetRefs: [{ group: "gateway.networking.k8s.io", kind: "Gateway", name: "other-gateway" }] } },
+      "application/merge-patch+json"
+    )
+    const theirsOnly = await eventually(
+      async () => {
+        const read = await kube.must("GET", path)
+        return read.status?.ancestors?.some((a: any) => a.controllerName === CONTROLLER) ? undefined : read
+      },
+      "our ancestor entry removed",
+      30_000
+    )
+    expect(theirsOnly.status.ancestors).toEqual([foreign])
   }, 60_000)
 
   it("reads the API-key Secret a policy references into the xDS output, never an unreferenced one, and re-sends on edit", async () => {
