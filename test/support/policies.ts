@@ -63,12 +63,7 @@ export const FIELD_POLICIES = [
         exposeHeaders: ["mcp-session-id"],
         maxAge: 600
       },
-      rateLimit: {
-        local: [
-          { requests: 10, burst: 5, unit: "Minutes" },
-          { tokens: 1000, unit: "Hours" }
-        ]
-      }
+      rateLimit: { local: [{ requests: 10, burst: 5, unit: "Minutes" }] }
     }
   }),
   policy("api-key-selector", {
@@ -91,6 +86,7 @@ export const FIELD_POLICIES = [
     }
   }),
   policy("backend-key", { targetRefs: [gatewayTarget("mcp-gateway")], backend: { auth: { key: "literal-key" } } }),
+  policy("token-limit", { targetRefs: [gatewayTarget("mcp-gateway")], traffic: { rateLimit: { local: [{ tokens: 1000, unit: "Hours" }] } } }),
   policy("backend-passthrough", { targetRefs: [gatewayTarget("mcp-gateway")], backend: { auth: { passthrough: {} } } })
 ]
 
