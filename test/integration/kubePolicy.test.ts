@@ -17,6 +17,8 @@ import { eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken 
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { examplePolicies, FIELD_POLICIES, POLICIES, policy, UNSUPPORTED_POLICIES, unsupportedFieldsOf } from "../support/policies.ts"
 import { TestProxy } from "../support/xdsClient.ts"
+import { Resource } from "../../src/gen/agentgateway/resource.ts"
+import { RESOURCE_TYPE_URL } from "../../src/xds/snapshot.ts"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -354,16 +356,23 @@ describe("in Kubernetes mode", () => {
     // nothing but api-keys, was never refused a read.
     expect(await apiKeyPolicy("never-read-key")()).toBeUndefined()
     expect(logs.filter((line) => /may not list|forbidden/i.test(line))).toEqual([])
-    // No value of any Secret in agentplane's logs.
-    for (const value of ["first-secret-key", "second-secret-key", "never-read-key"]) expect(logs.join("\n")).not.toContain(value)
   }, 60_000)
 
-  it("watches a label selector in its namespace only, and stops every Secret watch no policy needs any more", async () => {
+  it("watches a label selector in its namespace only, and sends the policy with its Secret from the first push", async () => {
+    // The proxy is connected before the policy exists, so it sees every version agentplane sends.
+    const proxy = new TestProxy({
+      address: agentplane!.xdsAddress,
+      gateway: "mcp-gateway",
+      namespace: "labelled",
+      token: await serviceAccountToken(kube, "labelled", "mcp-gateway")
+    })
+    proxies.push(proxy)
+    await proxy.until(() => proxy.responses.length > 0, "the first push")
     await kube.must("POST", "/api/v1/namespaces/labelled/secrets", {
       metadata: { name: "selected", labels: { "agentplane.dev/api-key": "true" } },
-      stringData: { carol: "selected-key" }
+      stringData: { carol: "carol-key-value" }
     })
-    await kube.must("POST", "/api/v1/namespaces/labelled/secrets", { metadata: { name: "unselected" }, stringData: { dave: "unselected-key" } })
+    await kube.must("POST", "/api/v1/namespaces/labelled/secrets", { metadata: { name: "unselected" }, stringData: { dave: "dave-key-value" } })
     await kube.must(
       "POST",
       `${POLICIES}/namespaces/labelled/agentgatewaypolicies`,
@@ -376,16 +385,17 @@ describe("in Kubernetes mode", () => {
         "labelled"
       )
     )
-    const proxy = new TestProxy({
-      address: agentplane!.xdsAddress,
-      gateway: "mcp-gateway",
-      namespace: "labelled",
-      token: await serviceAccountToken(kube, "labelled", "mcp-gateway")
-    })
-    proxies.push(proxy)
     const sent = (key: string) => async () => ([...proxy.decoded.values()].some((resource) => JSON.stringify(resource).includes(key)) ? true : undefined)
-    await eventually(sent("selected-key"), "the selected Secret's key in the xDS output", 30_000)
-    expect(await sent("unselected-key")()).toBeUndefined()
+    await eventually(sent("carol-key-value"), "the selected Secret's key in the xDS output", 30_000)
+    expect(await sent("dave-key-value")()).toBeUndefined()
+    // Every version of the policy the proxy received carried the key: the World waited for the
+    // new Secret watch's first list instead of sending the policy without its Secret.
+    const versions = proxy.responses
+      .filter((response) => response.typeUrl === RESOURCE_TYPE_URL)
+      .flatMap((response) => response.resources.map((resource) => JSON.stringify(Resource.decode(resource.resource!.value))))
+      .filter((json) => json.includes("labelled/selected-keys"))
+    expect(versions.length).toBeGreaterThan(0)
+    for (const version of versions) expect(version).toContain("carol-key-value")
 
     // The API server's count of the watches open on Secrets, beyond its own: one by name, one by labels.
     expect(await secretWatches()).toEqual({ resource: 1, namespace: 1 })
@@ -395,5 +405,14 @@ describe("in Kubernetes mode", () => {
     await kube.must("DELETE", `${POLICIES}/namespaces/default/agentgatewaypolicies/keys`)
     await eventually(async () => (Object.keys(await secretWatches()).length === 0 ? true : undefined), "no watch of Secrets left", 30_000)
     expect(logs.filter((line) => /may not list|forbidden/i.test(line))).toEqual([])
+    // No Secret value in agentplane's logs or in any Event.
+    const events = [
+      ...(await kube.must("GET", "/apis/events.k8s.io/v1/namespaces/default/events")).items,
+      ...(await kube.must("GET", "/apis/events.k8s.io/v1/namespaces/labelled/events")).items
+    ]
+    for (const value of ["first-secret-key", "second-secret-key", "never-read-key", "carol-key-value", "dave-key-value"]) {
+      expect(logs.join("\n")).not.toContain(value)
+      expect(JSON.stringify(events)).not.toContain(value)
+    }
   }, 60_000)
 })
