@@ -41,6 +41,12 @@ export const configDump = (input: DumpInput, gateway?: string): ConfigDump => {
   }
 }
 
+const concerns = (status: ObjectStatus, gateway: string): boolean =>
+  status.kind === "Gateway"
+    ? `${status.namespace}/${status.name}` === gateway
+    : "ancestors" in status.status &&
+      status.status.ancestors.some((a) => a.ancestorRef.kind === "Gateway" && `${a.ancestorRef.namespace}/${a.ancestorRef.name}` === gateway)
+
 /** The pieces of a dump; resources are decoded one by one, when asked for. */
 const partsOf = (input: DumpInput, gateway: string | undefined) => ({
   gateways: [...input.snapshot.gateways.keys()].filter((name) => gateway === undefined || name === gateway).sort(),
@@ -50,8 +56,8 @@ const partsOf = (input: DumpInput, gateway: string | undefined) => ({
       yield { name: r.name, version: r.version, resource: Resource.toJSON(redactSecrets(Resource.decode(r.bytes))) }
     }
   },
-  // One gateway's view holds its own status only.
-  statuses: gateway === undefined ? input.statuses : input.statuses.filter((s) => s.kind === "Gateway" && `${s.namespace}/${s.name}` === gateway),
+  // One gateway's view holds its own status and those of the policies attached to it.
+  statuses: gateway === undefined ? input.statuses : input.statuses.filter((s) => concerns(s, gateway)),
   problems: input.problems.map((problem) => ({ ...problem, description: describeProblem(problem) })),
   proxies:
     input.proxies === undefined

@@ -3,6 +3,8 @@ export { decodeObject, type DecodeOutcome, type InputObject } from "../api/objec
 export type { Condition } from "./conditions.ts"
 export { defaultTranslateOptions, type TranslateOptions } from "./options.ts"
 export type { NamedResource } from "./resources.ts"
+export type { PolicyAncestorStatus, PolicyStatus } from "./policies/policyStatus.ts"
+export { remoteJwksRequests } from "./policies/remoteJwks.ts"
 export type { GatewayStatus, ListenerStatus, ObjectStatus } from "./status.ts"
 export { translate, type Translation } from "./translate.ts"
 export { emptyWorld, worldFromObjects, type World } from "../world/world.ts"

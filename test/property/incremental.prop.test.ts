@@ -157,7 +157,12 @@ describe("makeTranslator", () => {
             keySets = new Map(keySets)
             keySets.set(
               key,
-              fetched ? { jwks: `{"keys":[{"kty":"oct","kid":"${port}"}]}`, fetchedAt: "2026-01-01T00:00:00Z" } : { error: "connection refused" }
+              fetched
+                ? {
+                    jwks: `{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"${port}","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`,
+                    fetchedAt: "2026-01-01T00:00:00Z"
+                  }
+                : { error: "connection refused" }
             )
             world = { ...world, jwksKeySets: keySets }
             const incremental = translator(world, defaultTranslateOptions)

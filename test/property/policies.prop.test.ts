@@ -53,7 +53,11 @@ const trafficArb = fc.record(
       mode: fc.constantFrom("Strict", "Optional", "Permissive"),
       providers: fc.array(
         fc.oneof(
-          fc.constant({ issuer: "https://i", audiences: ["a"], jwks: { inline: '{"keys":[{"kty":"oct","kid":"k"}]}' } }),
+          fc.constant({
+            issuer: "https://i",
+            audiences: ["a"],
+            jwks: { inline: '{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}' }
+          }),
           fc.constantFrom("idp", "absent").map((name) => ({ issuer: "https://r", jwks: { remote: { backendRef: { name, port: 8443 }, jwksPath: "/jwks" } } }))
         ),
         { minLength: 1, maxLength: 2 }

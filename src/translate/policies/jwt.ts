@@ -9,6 +9,7 @@ import {
   type TrafficPolicySpec_JWT_Provider
 } from "../../gen/agentgateway/resource.ts"
 import type { PolicyContext } from "./context.ts"
+import { jwksProblem, usableJwks } from "./jwks.ts"
 import { authorizationLocation } from "./location.ts"
 import { resolveRemoteJwks } from "./remoteJwks.ts"
 
@@ -29,27 +30,14 @@ const PROVIDERS = {
 
 const FIELD = "spec.traffic.jwtAuthentication"
 
-/** The inline JWKS must be a key set, or the proxy refuses (1.2) or drops (1.4) the provider. */
-const inlineProblem = (field: string, inline: string): string | undefined => {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(inline)
-  } catch {
-    return `${field}: is not JSON; give a JWKS document such as {"keys":[…]}`
-  }
-  const keys = (parsed as { keys?: unknown } | null)?.keys
-  if (!Array.isArray(keys)) return `${field}: is not a JWKS document; give {"keys":[…]}`
-  const index = keys.findIndex((key) => typeof key !== "object" || key === null || typeof (key as { kid?: unknown }).kid !== "string")
-  return index === -1 ? undefined : `${field}: keys[${index}] has no kid; every key needs a kid (tokens name their key by it)`
-}
-
 export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): TrafficPolicySpec_JWT => {
   const providers: Array<TrafficPolicySpec_JWT_Provider> = []
   jwt.providers.forEach((provider, index) => {
     const field = `${FIELD}.providers[${index}].jwks`
     const base = { issuer: provider.issuer, audiences: [...(provider.audiences ?? [])], jwtValidationOptions: undefined }
     if (provider.jwks.inline !== undefined) {
-      context.findings.refuse(inlineProblem(`${field}.inline`, provider.jwks.inline))
+      const problem = jwksProblem(provider.jwks.inline)
+      context.findings.refuse(problem === undefined ? undefined : `${field}.inline: ${problem}`)
       providers.push({ ...base, inline: provider.jwks.inline })
       return
     }
@@ -62,7 +50,11 @@ export const jwtPart = (jwt: JwtAuthentication, context: PolicyContext): Traffic
         `provider ${provider.issuer} is left out: its key set from ${resolved.url} is not available yet (${keySet?.error ?? "not fetched yet"}); tokens it issued are rejected until it is`
       )
     }
-    providers.push({ ...base, inline: keySet.jwks })
+    const usable = usableJwks(keySet.jwks)
+    if ("problem" in usable) return context.findings.gap(`provider ${provider.issuer} is left out: the key set fetched from ${resolved.url} ${usable.problem}`)
+    for (const dropped of usable.dropped)
+      context.findings.gap(`provider ${provider.issuer}: the key set fetched from ${resolved.url} is sent without ${dropped}`)
+    providers.push({ ...base, inline: usable.jwks })
   })
   const location = authorizationLocation(jwt.location)
   return {

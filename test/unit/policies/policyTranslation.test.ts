@@ -98,6 +98,21 @@ describe("remote JWKS", () => {
     expect(jwtOf(fetched).providers).toEqual([{ issuer: "https://idp", audiences: [], inline: jwks, jwtValidationOptions: undefined }])
     expect(policyStatusOf(translate(fetched, defaultTranslateOptions).statuses, "p1")).toMatchObject({ status: "True", reason: "Valid" })
   })
+
+  it("are left out when what was fetched would not load in the proxy, and the status says why", () => {
+    const key = jwksRequestKey("http://localhost:8443/keys")
+    const unusable = { ...world, jwksKeySets: new Map([[key, { jwks: '{"keys":[{"kty":"oct","kid":"hmac","k":"c2VjcmV0"}]}' }]]) }
+    expect(jwtOf(unusable).providers).toEqual([])
+    const partial = policyStatusOf(translate(unusable, defaultTranslateOptions).statuses, "p1")
+    expect(partial).toMatchObject({ status: "True", reason: "PartiallyValid" })
+    expect(partial.message).toContain('keys[0] (kid hmac) has key type "oct"')
+    expect(partial.message).not.toContain("c2VjcmV0")
+    // Keys the proxy can load are kept; only the others are left out.
+    const good = { kty: "OKP", crv: "Ed25519", kid: "ed", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }
+    const mixed = { ...world, jwksKeySets: new Map([[key, { jwks: JSON.stringify({ keys: [{ kty: "oct", kid: "hmac", k: "c2VjcmV0" }, good] }) }]]) }
+    expect(jwtOf(mixed).providers.map((p) => JSON.parse(p.inline))).toEqual([{ keys: [good] }])
+    expect(policyStatusOf(translate(mixed, defaultTranslateOptions).statuses, "p1").message).toContain("is sent without keys[0] (kid hmac)")
+  })
 })
 
 describe("CEL checking", () => {
@@ -146,6 +161,12 @@ describe("credentials in render output", () => {
     const dump = JSON.stringify(configDump({ snapshot, statuses: statusesWithProblems(translation.statuses, []), problems: [] }))
     for (const secret of secrets) expect(dump).not.toContain(secret)
     expect(dump.split(REDACTED).length - 1).toBe(3)
+  })
+
+  it("one Gateway's dump holds the statuses of the policies attached to it", () => {
+    const dump = configDump({ snapshot, statuses: translation.statuses, problems: [] }, "ns/gw")
+    expect(dump.statuses.map((s) => `${s.kind}/${s.name}`)).toEqual(["AgentgatewayPolicy/basic", "AgentgatewayPolicy/creds", "Gateway/gw"])
+    expect(configDump({ snapshot, statuses: translation.statuses, problems: [] }, "ns/other").statuses).toEqual([])
   })
 
   it("leave resources without credentials as they are", () => {
