@@ -109,7 +109,7 @@ export const UNSUPPORTED_POLICIES: ReadonlyArray<readonly [string, ReturnType<ty
 ]
 
 /**
- * The AgentgatewayPolicy documents in the repository's examples, README and golden inputs; with
+ * The AgentgatewayPolicy documents in the repository's manifests (examples), READMEs and golden inputs; with
  * `rejections`, only those of the golden cases that show refusals (`*rejection*` folders) instead.
  */
 export const examplePolicies = (root: string, rejections = false): ReadonlyArray<{ readonly source: string; readonly object: any }> => {
@@ -134,7 +134,11 @@ export const examplePolicies = (root: string, rejections = false): ReadonlyArray
       if (entry.includes("rejection") && statSync(path.join(cases, entry)).isDirectory()) walk(path.join(cases, entry))
     return found
   }
-  walk(path.join(root, "manifests", "examples"))
+  // Every folder of manifests/ but the installation's own (examples, scenarios such as secured/).
+  for (const entry of readdirSync(path.join(root, "manifests")).sort()) {
+    const dir = path.join(root, "manifests", entry)
+    if (!["crds", "install", "helm"].includes(entry) && statSync(dir).isDirectory()) walk(dir)
+  }
   for (const entry of readdirSync(cases).sort())
     if (!entry.includes("rejection") && statSync(path.join(cases, entry)).isDirectory()) walk(path.join(cases, entry))
   for (const doc of ["README.md", "manifests/README.md"]) {
