@@ -108,9 +108,12 @@ export const startInformer = (api: typeof KubeApi.Service, watched: Watched, hoo
         ? `${watched.path} is not served: install the ${watched.kind} CRD (${watched.missing ?? "see manifests/README.md"}); nothing is translated until every watched kind can be listed`
         : status === 403
           ? `agentplane may not list ${watched.path}${query(watched)}: grant its ServiceAccount get, list and watch (manifests/install/clusterrole.yaml)`
-          : error instanceof Error
-            ? error.message
-            : ((error as { message?: string })?.message ?? String(error))
+          : watched.kind === "Secret"
+            ? // A failure to read a Secret list could quote the body it could not read: only its kind is told.
+              `${(error as { reason?: string; name?: string })?.reason ?? (error as { name?: string })?.name ?? "error"}${status === undefined || status === 0 ? "" : ` (HTTP ${status})`}`
+            : error instanceof Error
+              ? error.message
+              : ((error as { message?: string })?.message ?? String(error))
     hooks.runFork(
       Effect.logWarning(`watch of ${describe(watched)} failed (${message}); retrying in ${Math.round(delay)} ms, serving the cached objects meanwhile`)
     )
