@@ -37,7 +37,7 @@ const ALLOWED_ORIGIN = "https://app.example.com"
 const RATE_BUDGET = 3
 /** Every credential the scenario configures: none may appear in config_dump or agentplane's log. */
 const SECRETS = [API_KEY, ADMIN_API_KEY, UPSTREAM_TOKEN, BASIC_PASSWORD]
-const KEYED_LISTENERS = ["apikey", "browser", "limited", "basic", "upstream"] as const
+const KEYED_LISTENERS = ["apikey", "browser", "limited", "basic", "upstream", "early"] as const
 
 let dir: ManifestDir
 let agentplane: Agentplane
@@ -72,8 +72,8 @@ const token = (claims: Record<string, unknown>, options: { key?: CryptoKey; issu
 
 beforeAll(async () => {
   own = await startOwnMcpServer("own")
-  const [secured, apikey, browser, limited, basic, upstream] = (await freePorts(6)) as [number, number, number, number, number, number]
-  ports = { secured, apikey, browser, limited, basic, upstream }
+  const [secured, apikey, browser, limited, basic, upstream, early] = (await freePorts(7)) as [number, number, number, number, number, number, number]
+  ports = { secured, apikey, browser, limited, basic, upstream, early }
   const pair = await generateKeyPair("ES256", { extractable: true })
   signingKey = pair.privateKey
   const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" }
@@ -135,6 +135,7 @@ beforeAll(async () => {
     )
     .writeObject(policy("budget", [gatewayRef(KEYED, "limited")], { traffic: { rateLimit: { local: [{ requests: RATE_BUDGET, unit: "Minutes" }] } } }))
     .writeObject(policy("basic", [gatewayRef(KEYED, "basic")], { traffic: { basicAuthentication: { users: [htpasswd] } } }))
+    .writeObject(policy("early", [gatewayRef(KEYED, "early")], { traffic: { phase: "PreRouting", apiKeyAuthentication: { secretRef: { name: "api-keys" } } } }))
     .writeObject(secret("upstream-token", { Authorization: `Bearer ${UPSTREAM_TOKEN}` }))
     .writeObject(policy("upstream", [gatewayRef(KEYED, "upstream")], { backend: { auth: { secretRef: { name: "upstream-token" } } } }))
   agentplane = await startAgentplane(dir.path)
@@ -151,7 +152,7 @@ describe("policies: control plane", () => {
   it("every policy is Accepted (Valid) and Attached on its Gateway", async () => {
     const dump = await agentplane.configDump()
     const policies = dump.statuses.filter((s) => s.kind === "AgentgatewayPolicy")
-    expect(policies.map((p) => p.name).sort()).toEqual(["api-key", "basic", "browser", "budget", "jwt", "tools-by-role", "upstream"])
+    expect(policies.map((p) => p.name).sort()).toEqual(["api-key", "basic", "browser", "budget", "early", "jwt", "tools-by-role", "upstream"])
     for (const entry of policies) {
       for (const ancestor of entry.status.ancestors) {
         expect(ancestor.controllerName).toBe("kgateway.dev/kgateway")
@@ -175,7 +176,8 @@ describe("policies: control plane", () => {
       `policy/traffic/${NS}/api-key:apikeyauth:${NS}/${KEYED}/apikey`,
       `policy/traffic/${NS}/basic:basicauth:${NS}/${KEYED}/basic`,
       `policy/traffic/${NS}/browser:cors:${NS}/${KEYED}/browser`,
-      `policy/traffic/${NS}/budget:rl-local:${NS}/${KEYED}/limited`
+      `policy/traffic/${NS}/budget:rl-local:${NS}/${KEYED}/limited`,
+      `policy/traffic/${NS}/early:apikeyauth:${NS}/${KEYED}/early`
     ])
   })
 
@@ -285,6 +287,16 @@ describeThroughProxies("policies", (release) => {
     expect((await initialize(url("apikey"))).status).toBe(401)
     expect(await withClient(url("apikey"), bearer(API_KEY), toolNames)).toEqual([`own.${NS}_whoami`])
     expect(await withClient(url("apikey"), bearer(ADMIN_API_KEY), toolNames)).toEqual([`own.${NS}_add`, `own.${NS}_header`, `own.${NS}_whoami`])
+  })
+
+  it("PreRouting: an API key checked before route selection still gets 200, none 401", async () => {
+    await eventually(
+      () => initialize(url("early"), bearer(API_KEY)).then((r) => r.status),
+      (status) => status === 200,
+      { what: "the API key accepted before routing" }
+    )
+    expect((await initialize(url("early"))).status).toBe(401)
+    expect((await initialize(url("early"), bearer("k-wrong"))).status).toBe(401)
   })
 
   it("CORS: a preflight from the allowed origin is answered as configured; another origin gets no CORS headers", async () => {
