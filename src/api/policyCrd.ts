@@ -4,8 +4,9 @@
 // Upstream fields the Schema keeps only to refuse them by name (UNSUPPORTED_FIELDS) are left
 // out; the Schema's one-of rules become CEL validations.
 import { Schema } from "effect"
-import { AGENTGATEWAY_GROUP, AgentgatewayPolicy, UNSUPPORTED_FIELDS } from "./agentgatewayPolicy.ts"
+import { AGENTGATEWAY_GROUP, AgentgatewayPolicy, CrdDuration, UNSUPPORTED_FIELDS } from "./agentgatewayPolicy.ts"
 import { structural, withAt } from "./crd.ts"
+import { DnsLabel } from "./meta.ts"
 
 type JsonSchema = Readonly<Record<string, unknown>>
 
@@ -55,12 +56,35 @@ const coreSecretOnly = {
 const TARGET_KINDS =
   "(r.kind == 'Gateway' || r.kind == 'HTTPRoute') && r.group == 'gateway.networking.k8s.io' || r.kind == 'AgentgatewayBackend' && r.group == 'agentgateway.dev'"
 
-/** Upstream's bounds on the strings the CEL rules compare (the API server estimates a rule's cost from them). */
+/** The RegExp of a Schema's `isPattern` check: Effect's JSON Schema leaves RegExps out (dialects differ), the CRD needs them. */
+const patternOf = (schema: Schema.Top): string => {
+  const check = (schema.ast.checks ?? []).find((c) => (c.annotations?.["representation"] as { id?: string } | undefined)?.id === "effect/schema/isPattern")
+  const source = (check?.annotations?.["representation"] as { payload?: { source?: string } } | undefined)?.payload?.source
+  if (source === undefined) throw new Error("the schema has no isPattern check")
+  return source
+}
+
+const REMOTE_JWKS = ["traffic", "jwtAuthentication", "providers", "items", "jwks", "remote"]
+
+/**
+ * What the JSON Schema export loses or upstream adds: upstream's bounds on the strings the CEL
+ * rules compare (the API server estimates a rule's cost from them), the Schema's patterns, and
+ * upstream's floor on how often key sets are fetched.
+ */
 const bounds: ReadonlyArray<readonly [ReadonlyArray<string>, JsonSchema]> = [
   [["targetRefs", "items", "group"], { maxLength: 253 }],
   [["targetRefs", "items", "kind"], { maxLength: 63 }],
   [["targetRefs", "items", "name"], { maxLength: 253 }],
-  [["targetRefs", "items", "sectionName"], { maxLength: 253 }]
+  [["targetRefs", "items", "sectionName"], { maxLength: 253 }],
+  [[...REMOTE_JWKS, "backendRef", "namespace"], { pattern: patternOf(DnsLabel) }],
+  [
+    [...REMOTE_JWKS, "cacheDuration"],
+    {
+      maxLength: 32,
+      pattern: patternOf(CrdDuration),
+      "x-kubernetes-validations": [{ rule: "duration(self) >= duration('5m')", message: "cacheDuration must be at least 5m (as agentgateway's CRD requires)" }]
+    }
+  ]
 ]
 
 /** CEL for what the Schema's filters check, by the path (property names, `items`) of the node they belong to. */

@@ -134,7 +134,7 @@ describe("agentplane's AgentgatewayPolicy CRD", () => {
     expect(refusedCases).toBeGreaterThan(0)
   })
 
-  it("refuses what agentplane's Schema refuses: one-of rules and target kinds", async () => {
+  it("refuses what agentplane's Schema or agentgateway's CRD refuses: one-of rules, target kinds, a short cacheDuration", async () => {
     const target = { group: "gateway.networking.k8s.io", kind: "Gateway", name: "mcp-gateway" }
     const refused: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
       ["at least one of traffic or backend must be set", { targetRefs: [target] }],
@@ -145,6 +145,17 @@ describe("agentplane's AgentgatewayPolicy CRD", () => {
         { targetRefs: [target], traffic: { apiKeyAuthentication: { secretRef: { name: "k" }, location: { header: { name: "a" }, cookie: { name: "b" } } } } }
       ],
       ["only a core Secret may be referenced", { targetRefs: [target], backend: { auth: { secretRef: { name: "k", kind: "ConfigMap" } } } }],
+      [
+        "cacheDuration must be at least 5m",
+        {
+          targetRefs: [target],
+          traffic: {
+            jwtAuthentication: {
+              providers: [{ issuer: "https://idp", jwks: { remote: { backendRef: { name: "idp", port: 80 }, jwksPath: "/keys", cacheDuration: "1m" } } }]
+            }
+          }
+        }
+      ],
       ["exactly one of key, secretRef, passthrough must be set", { targetRefs: [target], backend: { auth: { location: { header: { name: "x" } } } } }],
       ["targetRefs may name Gateways", { targetRefs: [{ group: "", kind: "Service", name: "s" }], traffic: { cors: {} } }]
     ]
@@ -152,7 +163,6 @@ describe("agentplane's AgentgatewayPolicy CRD", () => {
       const res = await apply(policy("refused", spec))
       expect(res.status, message).toBe(422)
       expect(res.body.message, message).toContain(message)
-      // The Schema agrees: the decoder refuses the same object (or the translator refuses its target).
     }
   })
 })
