@@ -35,7 +35,8 @@ export const structural = (schema: JsonSchema): JsonSchema => {
     }
   }
   if (schema["type"] === "array") {
-    return { type: "array", ...description, items: structural((schema["items"] ?? {}) as JsonSchema) }
+    const bounds = Object.fromEntries(["minItems", "maxItems"].filter((key) => key in schema).map((key) => [key, schema[key]]))
+    return { type: "array", ...description, ...bounds, items: structural((schema["items"] ?? {}) as JsonSchema) }
   }
   if (typeof schema["type"] === "string") {
     const kept = ["type", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "format"]
@@ -47,7 +48,7 @@ export const structural = (schema: JsonSchema): JsonSchema => {
 }
 
 /** A copy of `schema` with `extra` merged into the node at `path` (a list of property names). */
-const withAt = (schema: JsonSchema, path: ReadonlyArray<string>, extra: JsonSchema): JsonSchema => {
+export const withAt = (schema: JsonSchema, path: ReadonlyArray<string>, extra: JsonSchema): JsonSchema => {
   if (path.length === 0) return { ...schema, ...extra }
   const [head, ...rest] = path as [string, ...Array<string>]
   if (head === "items") return { ...schema, items: withAt(schema["items"] as JsonSchema, rest, extra) }

@@ -1,7 +1,8 @@
-// Writes GatewayClass and Gateway status through the status subresource:
+// Writes GatewayClass, Gateway and AgentgatewayPolicy status through the status subresource:
 // only on the leader, only when something changed, keeping other
 // controllers' conditions, retrying on conflict. Managed Gateways also get
-// their addresses and their Deployment's availability. Refused resources,
+// their addresses and their Deployment's availability. Policies get our entries of
+// status.ancestors, other controllers' entries kept. Refused resources,
 // unreadable objects and statuses the API server refuses also become Events.
 import { Clock, Effect, Layer, Schedule, Stream } from "effect"
 import { describeProblem } from "../world/source.ts"
@@ -20,6 +21,7 @@ import { kubeTime } from "./kubeTime.ts"
 import { LeaderElection } from "./leaderElection.ts"
 import { Deployer, type ManagedGateway } from "./deployer.ts"
 import { gatewayWithManagedProxy } from "./managedStatus.ts"
+import { isPolicyStatus, type LivePolicyStatus, mergePolicyStatus, POLICY_API_VERSION, policyStatusPath, withoutOurAncestors } from "./policyStatusMerge.ts"
 import { canonical, type LiveStatus, mergeClassStatus, mergeGatewayStatus, replacementPatch } from "./statusMerge.ts"
 import { WATCHED } from "./watchSource.ts"
 
@@ -42,11 +44,13 @@ const RECHECK_TICK = "1 second"
 const ACK_GRACE_MS = 2_000
 
 const pathOf = (status: ObjectStatus): string | undefined =>
-  status.kind === "GatewayClass"
-    ? `${GATEWAY_API}/gatewayclasses/${status.name}`
-    : status.kind === "Gateway"
-      ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
-      : undefined
+  isPolicyStatus(status)
+    ? policyStatusPath(status)
+    : status.kind === "GatewayClass"
+      ? `${GATEWAY_API}/gatewayclasses/${status.name}`
+      : status.kind === "Gateway"
+        ? `${GATEWAY_API}/namespaces/${(status as { namespace: string }).namespace}/gateways/${status.name}`
+        : undefined
 
 /** An object's status as agentplane would write it, and what it was computed from. */
 interface Computed {
@@ -73,6 +77,12 @@ const capConditions = <C extends Condition>(conditions: ReadonlyArray<C>): Reado
  * refuse the whole status.
  */
 const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
+  if (isPolicyStatus(entry)) {
+    return {
+      ...entry,
+      status: { ...entry.status, ancestors: entry.status.ancestors.map((ancestor) => ({ ...ancestor, conditions: capConditions(ancestor.conditions) })) }
+    } as ObjectStatus
+  }
   const status = entry.status as Partial<GatewayStatus> & { readonly conditions: ReadonlyArray<Condition> }
   return {
     ...entry,
@@ -88,6 +98,14 @@ const withCappedMessages = (entry: ObjectStatus): ObjectStatus => {
 
 const apiVersionOf = (kind: string) => WATCHED.find((w) => w.kind === kind)?.apiVersion ?? "v1"
 
+/** An object of the status writer, for the Event that says its status was refused. */
+const eventTargetOf = (status: ObjectStatus): EventTarget => ({
+  apiVersion: status.kind === "AgentgatewayPolicy" ? POLICY_API_VERSION : "gateway.networking.k8s.io/v1",
+  kind: status.kind,
+  name: status.name,
+  ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
+})
+
 /** The live object as the writer reads it: its version, what says whose it is, its status. */
 interface LiveObject {
   readonly metadata: { readonly resourceVersion: string }
@@ -95,11 +113,16 @@ interface LiveObject {
   readonly status?: LiveStatus
 }
 
-/** Whether `live` belongs to this controller: a GatewayClass naming it, or a Gateway of such a class. */
+/**
+ * Whether `live` belongs to this controller: a GatewayClass naming it, or a Gateway of such a class.
+ * A policy is shared: every controller writes its own ancestor entries.
+ */
 const ours = (status: ObjectStatus, live: LiveObject, world: World, controllerName: string): boolean =>
-  status.kind === "GatewayClass"
-    ? live.spec?.controllerName === controllerName
-    : world.gatewayClasses.get(live.spec?.gatewayClassName ?? "")?.spec.controllerName === controllerName
+  status.kind === "AgentgatewayPolicy"
+    ? true
+    : status.kind === "GatewayClass"
+      ? live.spec?.controllerName === controllerName
+      : world.gatewayClasses.get(live.spec?.gatewayClassName ?? "")?.spec.controllerName === controllerName
 
 /** `controllerName`: statuses are written only on GatewayClasses naming it and on their Gateways. */
 export const statusWriter = (controllerName: string) =>
@@ -144,12 +167,7 @@ export const statusWriter = (controllerName: string) =>
         Effect.gen(function* () {
           yield* Effect.logWarning(`the API server refused the status of ${status.kind} ${describeObject(status)}: ${message}`)
           yield* events.warn(
-            {
-              apiVersion: "gateway.networking.k8s.io/v1",
-              kind: status.kind,
-              name: status.name,
-              ...("namespace" in status && status.namespace !== undefined ? { namespace: status.namespace } : {})
-            },
+            eventTargetOf(status),
             "StatusWriteFailed",
             "WriteStatus",
             `the API server refused agentplane's status for this ${status.kind}, so the status shown is stale: ${message}`
@@ -174,11 +192,15 @@ export const statusWriter = (controllerName: string) =>
             }
             const now = kubeTime(yield* Clock.currentTimeMillis)
             // Objects that could not be read have conditions only (no listeners to merge).
-            const merged =
-              status.kind === "Gateway" && "listeners" in status.status
+            const merged = isPolicyStatus(status)
+              ? mergePolicyStatus(live.status as LivePolicyStatus | undefined, status.status.ancestors, controllerName, status.namespace, now)
+              : status.kind === "Gateway" && "listeners" in status.status
                 ? mergeGatewayStatus(live.status, status.status as GatewayStatus, now)
                 : mergeClassStatus(live.status, status.status as ConditionsStatus, now)
-            if (canonical(merged) === canonical(live.status ?? {})) {
+            // A policy none of whose ancestors are ours, never written by anyone, stays without status.
+            const nothingOfOurs = live.status === undefined && isPolicyStatus(status) && (merged as LivePolicyStatus).ancestors?.length === 0
+            const unchanged = nothingOfOurs || canonical(merged) === canonical(live.status ?? {})
+            if (unchanged) {
               remember(path, signature)
               return
             }
@@ -253,6 +275,19 @@ export const statusWriter = (controllerName: string) =>
             if (now - since < ACK_GRACE_MS) continue
           }
           stale.push(done)
+        }
+        // A policy that applies to none of our Gateways (any more) has no entry to report: it is
+        // written with none of ours, which removes what we wrote earlier and leaves the rest.
+        for (const policy of published.world.agentgatewayPolicies.values()) {
+          const entry = withoutOurAncestors(policy)
+          const path = policyStatusPath(entry)
+          if (seen.has(path)) continue
+          seen.add(path)
+          const before = computed.get(path)
+          const done: Computed =
+            before !== undefined && before.inputs[0] === policy ? before : { path, inputs: [policy], status: entry, signature: canonical(entry.status) }
+          computed.set(path, done)
+          if (written.get(path)?.signature !== done.signature) stale.push(done)
         }
         for (const path of pendingSince.keys()) if (!seen.has(path)) pendingSince.delete(path)
         for (const path of computed.keys()) if (!seen.has(path)) computed.delete(path)

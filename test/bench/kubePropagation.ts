@@ -2,7 +2,7 @@
 // patched) to the delta at the clients, against the test API server.
 import { Agent } from "node:https"
 import { type Cluster, startCluster } from "../harness/kube/cluster.ts"
-import { installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { awaitQuiet, startAgentplane } from "./agentplane.ts"
 import { awaitFirstSnapshots, closeClients, connectClients, type BenchClient } from "./clients.ts"
 import { watchServices } from "./apiWatch.ts"
@@ -35,7 +35,7 @@ const pathOf = (object: any) =>
       : "/apis/gateway.networking.k8s.io/v1/gatewayclasses"
 
 const populate = async (kube: Kube, size: WorldSize, log: (line: string) => void) => {
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   await kube.must("POST", pathOf(gatewayClass()), gatewayClass())
   const namespaces = Array.from({ length: size.gateways }, (_, g) => `ns-${g}`)
   await inBatches(namespaces, 32, (name) => kube.must("POST", "/api/v1/namespaces", { metadata: { name } }))

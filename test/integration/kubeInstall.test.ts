@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { parseAllDocuments } from "yaml"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { condition, eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 import { ANY_PORTS } from "../support/serveProcess.ts"
 
@@ -66,7 +66,7 @@ const holder = async () => (await admin.call("GET", LEASE)).body?.spec?.holderId
 beforeAll(async () => {
   cluster = await startCluster()
   admin = kubeClient(cluster)
-  await installCrd(admin, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(admin)
   for (const file of ["namespace.yaml", "serviceaccount.yaml", "clusterrole.yaml", "leader-election.yaml", "jwks-store.yaml"]) {
     await applyFile(`manifests/install/${file}`)
   }

@@ -3,7 +3,7 @@
 // Events, foreign conditions kept, our own conditions restored.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { condition, eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
@@ -30,7 +30,7 @@ const gateway = () => kube.must("GET", `${GATEWAYS}/namespaces/default/gateways/
 beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   for (const name of ["gwtest", "other"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
   agentplane = await startKubeAgentplane(cluster, { identity: "test-instance" })
   xdsAddress = agentplane.xdsAddress

@@ -4,7 +4,7 @@
 // newest version agentplane cannot read is Accepted=False in the cluster as in config_dump.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, type Kube } from "../support/kube.ts"
+import { condition, eventually, installOurCrds, type Kube, kubeClient } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 
 const GATEWAYS = "/apis/gateway.networking.k8s.io/v1"
@@ -23,7 +23,7 @@ const gateway = (namespace: string, name: string, gatewayClassName: string) => (
 beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   for (const name of ["crowd", "limits"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
   await kube.must("POST", `${GATEWAYS}/gatewayclasses`, {
     apiVersion: "gateway.networking.k8s.io/v1",

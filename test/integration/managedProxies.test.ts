@@ -9,7 +9,7 @@ import { decodeObject } from "../../src/api/objects.ts"
 import type { Gateway } from "../../src/api/gatewayApi.ts"
 import { renderManagedProxy } from "../../src/kube/managedObjects.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { condition, eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { condition, eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
@@ -86,7 +86,7 @@ const makeAvailable = async (name: string, replicas: number) => {
 beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   for (const name of [NS, "infra"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
   agentplane = await startKubeAgentplane(cluster, { identity: "test-instance", managedXdsAddress: XDS_SERVICE })
   xdsAddress = agentplane.xdsAddress

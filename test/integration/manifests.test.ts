@@ -118,13 +118,17 @@ const expand = (group: string, resources: string[], verbs: string[]): string[] =
 const expectedClusterPermissions = [
   ...expand("gateway.networking.k8s.io", ["gatewayclasses", "gateways"], ["get", "list", "watch"]),
   ...expand("gateway.kgateway.dev", ["gatewayparameters"], ["get", "list", "watch"]),
+  ...expand("agentgateway.dev", ["agentgatewaypolicies"], ["get", "list", "watch"]),
   ...expand("core", ["services", "namespaces"], ["get", "list", "watch"]),
   ...expand("gateway.networking.k8s.io", ["gatewayclasses/status", "gateways/status"], ["patch"]),
+  ...expand("agentgateway.dev", ["agentgatewaypolicies/status"], ["patch"]),
   ...expand("events.k8s.io", ["events"], ["create"]),
   // Managed proxies: applied (create, patch), checked (get), removed (delete); Deployments watched.
   ...expand("apps", ["deployments"], ["get", "list", "watch", "create", "patch", "delete"]),
   ...expand("core", ["services", "serviceaccounts", "configmaps"], ["get", "create", "patch", "delete"]),
   ...expand("core", ["secrets"], ["create", "delete"]),
+  // The Secrets policies reference, each watched on its own (by name or the policy's label selector).
+  ...expand("core", ["secrets"], ["get", "list", "watch"]),
   // xDS authentication.
   ...expand("authentication.k8s.io", ["tokenreviews"], ["create"])
 ].sort()
@@ -288,11 +292,12 @@ afterAll(async () => {
 }, 60_000)
 
 describe("plain manifests (manifests/install)", () => {
-  it("build with kustomize into the namespace, our CRD, the identity, RBAC, the Deployment and the Service", () => {
+  it("build with kustomize into the namespace, our CRDs, the identity, RBAC, the Deployment and the Service", () => {
     expect(installed.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
         "Namespace/agentplane-system",
         "CustomResourceDefinition/gatewayparameters.gateway.kgateway.dev",
+        "CustomResourceDefinition/agentgatewaypolicies.agentgateway.dev",
         "ServiceAccount/agentplane",
         "ClusterRole/agentplane",
         "ClusterRoleBinding/agentplane",
@@ -395,7 +400,12 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
 
   it("renders with defaults the same Deployment and Service as the plain manifests", async () => {
     const [chart, plain] = [await template(), installed]
-    expect(chart.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+    expect(
+      chart
+        .filter((o) => o.kind !== "CustomResourceDefinition")
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort()
+    ).toEqual(
       plain
         .filter((o) => o.kind !== "Namespace" && o.kind !== "CustomResourceDefinition")
         .map((o) => `${o.kind}/${o.metadata.name}`)
@@ -479,25 +489,46 @@ describe("Helm chart (manifests/helm/agentplane)", () => {
     expect(containerOf(find<Deployment>(await template(), "Deployment")).args.filter((a) => a.startsWith("--xds-tls"))).toEqual([])
   })
 
-  it("ships a CRD identical to the generated one", async () => {
+  it("ships CRDs identical to the generated ones", async () => {
     // Every generated CRD is also in ../crds/kustomization.yaml, through which manifests/install includes them.
     const generated = (await readdir(crdDir)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort()
     const kustomization = parse(await readFile(path.join(crdDir, "kustomization.yaml"), "utf8")) as { resources: string[] }
     expect([...kustomization.resources].sort()).toEqual(generated)
 
-    expect((await readdir(path.join(chartDir, "crds"))).sort()).toEqual(generated)
-    for (const file of generated) {
-      expect(await readFile(path.join(chartDir, "crds", file), "utf8"), file).toBe(await readFile(path.join(crdDir, file), "utf8"))
-    }
+    // GatewayParameters from crds/ (Helm's own way); AgentgatewayPolicy from a template, so that it can be skipped.
+    const gatewayParameters = "gateway.kgateway.dev_gatewayparameters.yaml"
+    expect(await readdir(path.join(chartDir, "crds"))).toEqual([gatewayParameters])
+    expect(await readFile(path.join(chartDir, "crds", gatewayParameters), "utf8")).toBe(await readFile(path.join(crdDir, gatewayParameters), "utf8"))
+    const policyCrd = parse(await readFile(path.join(crdDir, "agentgateway.dev_agentgatewaypolicies.yaml"), "utf8")) as KubeObject
+    const rendered = (await template()).filter((o) => o.kind === "CustomResourceDefinition")
+    expect(rendered).toHaveLength(1)
+    // The same CRD, kept when the release is uninstalled (deleting a CRD deletes every policy).
+    expect(rendered[0]).toEqual({ ...policyCrd, metadata: { ...policyCrd.metadata, annotations: { "helm.sh/resource-policy": "keep" } } })
+  })
+
+  it("skips its AgentgatewayPolicy CRD with crds.agentgatewayPolicy=false, for clusters with agentgateway's CRDs", async () => {
+    const objects = await template("crds.agentgatewayPolicy=false")
+    expect(objects.filter((o) => o.kind === "CustomResourceDefinition")).toEqual([])
+    // Everything else is as with the default.
+    expect(objects.length).toBe((await template()).length - 1)
+    expect(await helm(["lint", "--strict", chartDir, "--set", "crds.agentgatewayPolicy=false"])).toMatch(/0 chart\(s\) failed/)
   })
 })
 
 // These run in order: the first one creates what the others resolve against.
 describe("against a real API server", () => {
   // Namespaced objects need their namespace and GatewayParameters its CRD: those two for real.
-  it("accepts the namespace and the CRD, which then serves the examples' GatewayParameters", async () => {
-    await expectAccepted([find(installed, "Namespace"), find(installed, "CustomResourceDefinition")], "persist")
+  it("accepts the namespace and the CRDs, which then serve the examples' GatewayParameters", async () => {
+    await expectAccepted(
+      [
+        find(installed, "Namespace"),
+        find(installed, "CustomResourceDefinition", "gatewayparameters.gateway.kgateway.dev"),
+        find(installed, "CustomResourceDefinition", "agentgatewaypolicies.agentgateway.dev")
+      ],
+      "persist"
+    )
     await waitEstablished("gatewayparameters.gateway.kgateway.dev")
+    await waitEstablished("agentgatewaypolicies.agentgateway.dev")
     const examplesDir = path.join(root, "manifests", "examples")
     const examples = (await readdir(examplesDir)).filter((f) => f.endsWith(".yaml"))
     const parameters = (await Promise.all(examples.map(async (f) => parseDocuments(await readFile(path.join(examplesDir, f), "utf8"), f))))
@@ -534,8 +565,39 @@ describe("against a real API server", () => {
     expect((JSON.parse(res.body) as { message: string }).message).toMatch(/violates PodSecurity "restricted/)
   })
 
+  it("installs beside an AgentgatewayPolicy CRD it does not own only with crds.agentgatewayPolicy=false", async () => {
+    // The CRD is there (applied with the kustomization above), as agentgateway's own would be:
+    // Helm will not take over an object it did not create.
+    const install = (...set: string[]) =>
+      helm([
+        "install",
+        "crd-check",
+        chartDir,
+        "--namespace",
+        namespace,
+        "--dry-run=client",
+        "--kubeconfig",
+        cluster?.kubeconfigPath ?? "",
+        ...set.flatMap((s) => ["--set", s])
+      ])
+    await expect(install()).rejects.toThrow(/CustomResourceDefinition "agentgatewaypolicies.agentgateway.dev" .*exists and cannot be imported/)
+    expect(await install("crds.agentgatewayPolicy=false")).toMatch(/STATUS: pending-install/)
+  })
+
   it("renders NOTES that point a self-managed agentgateway at the xDS Service", async () => {
-    const out = await helm(["install", "notes-check", chartDir, "--namespace", namespace, "--dry-run=client", "--kubeconfig", cluster?.kubeconfigPath ?? ""])
+    const out = await helm([
+      "install",
+      "notes-check",
+      chartDir,
+      "--namespace",
+      namespace,
+      "--dry-run=client",
+      "--kubeconfig",
+      cluster?.kubeconfigPath ?? "",
+      // The CRD exists already (applied above).
+      "--set",
+      "crds.agentgatewayPolicy=false"
+    ])
     const notes = out.slice(out.indexOf("NOTES:"))
     expect(notes).toContain(`XDS_ADDRESS=http://notes-check-agentplane.${namespace}.svc:9978`)
     for (const variable of ["GATEWAY=", "NAMESPACE=", "LOCALITY=", "XDS_AUTH_TOKEN=", "--audience agentgateway"]) expect(notes).toContain(variable)
@@ -569,6 +631,13 @@ describe("against a real API server", () => {
       { verb: "create", resource: "serviceaccounts", namespace: "team-a" },
       { verb: "create", resource: "secrets", namespace: "team-a" },
       { verb: "delete", resource: "secrets", namespace: "team-a" },
+      // The Secrets policies reference: each watched by name, or by the policy's labels.
+      { verb: "get", resource: "secrets", namespace: "team-a" },
+      { verb: "list", resource: "secrets", namespace: "team-a" },
+      { verb: "watch", resource: "secrets", namespace: "team-a" },
+      { verb: "watch", group: "agentgateway.dev", resource: "agentgatewaypolicies" },
+      { verb: "list", group: "agentgateway.dev", resource: "agentgatewaypolicies" },
+      { verb: "patch", group: "agentgateway.dev", resource: "agentgatewaypolicies", subresource: "status", namespace: "team-a" },
       { verb: "create", group: "authentication.k8s.io", resource: "tokenreviews" },
       { verb: "get", group: "coordination.k8s.io", resource: "leases", namespace },
       { verb: "create", group: "coordination.k8s.io", resource: "leases", namespace },
@@ -579,11 +648,11 @@ describe("against a real API server", () => {
       { verb: "delete", resource: "configmaps", namespace }
     ]
     const denied: Access[] = [
-      { verb: "list", resource: "secrets" },
-      { verb: "get", resource: "secrets", namespace },
-      { verb: "get", resource: "secrets", namespace: "team-a" },
-      { verb: "watch", resource: "secrets", namespace: "team-a" },
       { verb: "patch", resource: "secrets", namespace: "team-a" },
+      { verb: "update", resource: "secrets", namespace: "team-a" },
+      { verb: "patch", group: "agentgateway.dev", resource: "agentgatewaypolicies", namespace: "team-a" },
+      { verb: "delete", group: "agentgateway.dev", resource: "agentgatewaypolicies", namespace: "team-a" },
+      { verb: "update", group: "agentgateway.dev", resource: "agentgatewaypolicies", subresource: "status", namespace: "team-a" },
       { verb: "list", resource: "configmaps" },
       { verb: "watch", resource: "configmaps", namespace: "team-a" },
       { verb: "update", group: "apps", resource: "deployments", namespace: "team-a" },

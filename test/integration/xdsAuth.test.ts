@@ -15,7 +15,7 @@ import { defaultTranslateOptions } from "../../src/translate/options.ts"
 import { XdsServer } from "../../src/xds/server.ts"
 import { writePki, type Pki } from "../harness/kube/certs.ts"
 import { startCluster, type Cluster } from "../harness/kube/cluster.ts"
-import { eventually, installCrd, kubeClient, readYaml, serviceAccountToken, type Kube } from "../support/kube.ts"
+import { eventually, installOurCrds, type Kube, kubeClient, serviceAccountToken } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane, tearDown } from "../support/kubeAgentplane.ts"
 import { TestProxy } from "../support/xdsClient.ts"
 
@@ -55,7 +55,7 @@ const refusalLogged = (fragment: string) => logs.some((line) => line.includes("r
 beforeAll(async () => {
   cluster = await startCluster()
   kube = kubeClient(cluster)
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   for (const name of ["team", "other"]) await kube.must("POST", "/api/v1/namespaces", { metadata: { name } })
   await kube.must("POST", `${GATEWAYS}/gatewayclasses`, {
     apiVersion: "gateway.networking.k8s.io/v1",

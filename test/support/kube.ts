@@ -57,6 +57,13 @@ export const installCrd = async (kube: Kube, crd: any) => {
   }, `CRD ${crd.metadata.name} established`)
 }
 
+/** agentplane's own CRDs (manifests/crds): every kind it watches beyond the Gateway API's. */
+export const OUR_CRDS = ["manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml", "manifests/crds/agentgateway.dev_agentgatewaypolicies.yaml"] as const
+
+export const installOurCrds = async (kube: Kube) => {
+  for (const file of OUR_CRDS) await installCrd(kube, readYaml(file))
+}
+
 export const condition = (object: any, type: string) => object?.status?.conditions?.find((c: any) => c.type === type)
 
 /**

@@ -28,6 +28,8 @@ export interface ProxyOptions {
   readonly xdsPort: number
   readonly gateway: string
   readonly namespace: string
+  /** More environment, e.g. `XDS_AUTH_TOKEN` for an agentplane that authenticates proxies. */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /**
@@ -96,7 +98,8 @@ export const startProxy = async (options: ProxyOptions): Promise<RunningProxy> =
         // The readiness trap: with POD_NAME set and no LOCALITY the proxy waits
         // for a Workload about itself that agentplane never sends.
         LOCALITY: "local",
-        POD_NAME: undefined
+        POD_NAME: undefined,
+        ...options.env
       },
       ready: { http: readyUrl },
       readyTimeoutMs: 30_000
