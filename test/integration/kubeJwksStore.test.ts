@@ -18,7 +18,7 @@ import { LeaderElection } from "../../src/kube/leaderElection.ts"
 import { Metrics } from "../../src/telemetry/metrics.ts"
 import type { JwksKeySets, JwksRequest } from "../../src/world/jwksKeySets.ts"
 import { type Cluster, startCluster } from "../harness/kube/cluster.ts"
-import { eventually, installCrd, type Kube, kubeClient, readYaml } from "../support/kube.ts"
+import { eventually, installOurCrds, type Kube, kubeClient } from "../support/kube.ts"
 import { type KubeAgentplane, startKubeAgentplane } from "../support/kubeAgentplane.ts"
 
 const NAMESPACE = "jwks-home"
@@ -70,7 +70,7 @@ beforeAll(async () => {
   kube = kubeClient(cluster)
   await kube.must("POST", "/api/v1/namespaces", { metadata: { name: NAMESPACE } })
   // serve watches GatewayParameters too, and translates nothing before every watch has listed.
-  await installCrd(kube, readYaml("manifests/crds/gateway.kgateway.dev_gatewayparameters.yaml"))
+  await installOurCrds(kube)
   idp = createServer((_request, response) => answer(response))
   await new Promise<void>((resolve) => idp.listen(0, "127.0.0.1", resolve))
   idpUrl = `http://127.0.0.1:${(idp.address() as AddressInfo).port}/.well-known/jwks.json`
