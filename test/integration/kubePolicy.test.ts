@@ -205,7 +205,9 @@ describe("in Kubernetes mode", () => {
       metadata: { name: "agentplane-test" },
       rules: [
         { apiGroups: [""], resources: ["secrets"], resourceNames: ["api-keys"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        // The JWKS store's grant, as shipped: agentplane translates nothing before it has listed the store.
+        ...parseAllDocuments(readFileSync("manifests/install/jwks-store.yaml", "utf8"))[0]!.toJS().rules
       ]
     })
     await kube.must("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/labelled/roles", {
