@@ -37,29 +37,31 @@ export interface ConfigDumpJson {
   }>
 }
 
-/** `extraArgs`: more `serve` flags, e.g. `--jwks-max-refresh 2s`. */
-export const startAgentplane = async (manifestDir: string, extraArgs: ReadonlyArray<string> = []): Promise<Agentplane> => {
+/**
+ * `node src/cli.ts serve <sourceArgs>` on free loopback ports, ready once /readyz answers 200 (the
+ * first configuration is published; xDS serves nothing before). File and cluster mode differ only
+ * in the source flags and the environment.
+ */
+export const startServe = async (name: string, sourceArgs: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}): Promise<Agentplane> => {
   const [xdsPort, adminPort, debugPort] = (await freePorts(3)) as [number, number, number]
   const adminUrl = `http://127.0.0.1:${adminPort}`
   const debugUrl = `http://127.0.0.1:${debugPort}`
   const managed = await startProcess({
-    name: "agentplane",
+    name,
     command: process.execPath,
     args: [
       "src/cli.ts",
       "serve",
-      "--from",
-      manifestDir,
+      ...sourceArgs,
       "--xds-address",
       `127.0.0.1:${xdsPort}`,
       "--admin-address",
       `127.0.0.1:${adminPort}`,
       "--debug-address",
-      `127.0.0.1:${debugPort}`,
-      ...extraArgs
+      `127.0.0.1:${debugPort}`
     ],
+    env,
     cwd: REPO_ROOT,
-    // /readyz answers 200 once the first configuration is published; xDS serves nothing before.
     ready: { http: `${adminUrl}/readyz` }
   })
   const get = async (path: string) => {
@@ -77,6 +79,10 @@ export const startAgentplane = async (manifestDir: string, extraArgs: ReadonlyAr
     metrics: async () => (await get("/metrics")).text()
   }
 }
+
+/** `extraArgs`: more `serve` flags, e.g. `--jwks-max-refresh 2s`. */
+export const startAgentplane = (manifestDir: string, extraArgs: ReadonlyArray<string> = []): Promise<Agentplane> =>
+  startServe("agentplane", ["--from", manifestDir, ...extraArgs])
 
 /** A condition of an object's status in a config dump, or undefined. */
 export const conditionOf = (
